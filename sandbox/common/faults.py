@@ -1,0 +1,132 @@
+"""Fault injection shared by both sandboxes.
+
+Every request draws its fate from one seeded RNG, so a run with the same seed and the same
+sequence of requests sees the same faults. Each system renders the injected errors in its own
+error format; this module only decides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, fields
+
+ENV_PREFIX = "SANDBOX_FAULT_"
+
+
+class Fault(enum.Enum):
+    """What happens to one request instead of (or after) normal handling."""
+
+    NONE = "none"
+    SERVER_ERROR = "server_error"  # answer 500 without handling
+    RATE_LIMIT = "rate_limit"  # answer 429 without handling
+    DROP = "drop"  # close the connection before handling
+    AMBIGUOUS_WRITE = "ambiguous_write"  # handle and commit, then close without answering
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Shares are probabilities in [0, 1]; latency is in milliseconds."""
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    drop_rate: float = 0.0
+    ambiguous_write_rate: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "rate_limit_rate", "drop_rate", "ambiguous_write_rate"):
+            share = getattr(self, name)
+            if not 0.0 <= share <= 1.0:
+                msg = f"fault setting {name}={share} is out of range: use a share between 0 and 1"
+                raise ValueError(msg)
+        if self.latency_ms < 0 or self.jitter_ms < 0:
+            msg = "fault latency and jitter must be >= 0 milliseconds"
+            raise ValueError(msg)
+        request_shares = self.error_rate + self.rate_limit_rate + self.drop_rate
+        if request_shares > 1.0:
+            msg = "error_rate + rate_limit_rate + drop_rate must not exceed 1"
+            raise ValueError(msg)
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "seed")
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add one --fault-* flag per setting; each defaults to its SANDBOX_FAULT_* variable."""
+        group = parser.add_argument_group(
+            "fault injection", f"off by default; each flag may also be set as {ENV_PREFIX}<NAME>"
+        )
+        for f in fields(cls):
+            env_name = ENV_PREFIX + f.name.upper()
+            kind = int if f.name == "seed" else float
+            group.add_argument(
+                "--fault-" + f.name.replace("_", "-"),
+                dest="fault_" + f.name,
+                type=kind,
+                default=kind(os.environ.get(env_name, f.default)),
+                metavar=env_name,
+            )
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> FaultConfig:
+        return cls(**{f.name: getattr(args, "fault_" + f.name) for f in fields(cls)})
+
+    def to_args(self) -> list[str]:
+        """The command-line flags that reproduce this configuration."""
+        return [
+            arg
+            for f in fields(self)
+            for arg in ("--fault-" + f.name.replace("_", "-"), str(getattr(self, f.name)))
+        ]
+
+
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+class FaultInjector:
+    """Decides, per request, which fault (if any) strikes it and how long it waits first."""
+
+    def __init__(self, config: FaultConfig) -> None:
+        self.config = config
+        self._rng = random.Random(config.seed)
+        self._lock = threading.Lock()
+
+    def draw(self, method: str) -> tuple[Fault, float]:
+        """Return the fault for one request and its added latency in seconds."""
+        config = self.config
+        if not config.active:
+            return Fault.NONE, 0.0
+        with self._lock:
+            delay = config.latency_ms + self._rng.uniform(0, config.jitter_ms)
+            roll = self._rng.random()
+            write_roll = self._rng.random()
+        fault = Fault.NONE
+        for share, kind in (
+            (config.error_rate, Fault.SERVER_ERROR),
+            (config.rate_limit_rate, Fault.RATE_LIMIT),
+            (config.drop_rate, Fault.DROP),
+        ):
+            if roll < share:
+                fault = kind
+                break
+            roll -= share
+        if (
+            fault is Fault.NONE
+            and method in WRITE_METHODS
+            and write_roll < config.ambiguous_write_rate
+        ):
+            fault = Fault.AMBIGUOUS_WRITE
+        return fault, delay / 1000.0
+
+    @staticmethod
+    def wait(seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
