@@ -1,0 +1,1 @@
+"""JSON schemas of the Customcrm records, one file per stream (derived from the contract)."""

@@ -1,0 +1,83 @@
+"""The tap: its settings and its streams."""
+
+from __future__ import annotations
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+
+from tap_customcrm import streams
+
+
+class TapCustomcrm(Tap):
+    """Reads Customcrm customers, products, orders and users incrementally, deletes included as tombstones."""
+
+    name = "tap-customcrm"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_url",
+            th.URIType,
+            required=True,
+            title="API URL",
+            description="Root URL of the Customcrm service, without the /v1 suffix.",
+            examples=["https://crm.example.com", "http://127.0.0.1:8801"],
+        ),
+        th.Property(
+            "api_token",
+            th.StringType(min_length=1),
+            required=True,
+            secret=True,
+            title="API token",
+            description="Bearer token of a Customcrm user allowed to list every entity.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description="Read only records updated at or after this instant (RFC 3339) on the first run; "
+            "later runs resume from the bookmark. Leave empty to read everything.",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=1000),
+            default=1000,
+            title="Page size",
+            description="Records per request (the contract's `limit`, 1..1000).",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType(exclusive_minimum=0),
+            default=60,
+            title="Request timeout",
+            description="Seconds to wait for a response before the request counts as failed and is retried.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0),
+            default=5,
+            title="Max retries",
+            description="Retries per request after a 429, a 5xx, a timeout or a dropped connection, with "
+            "exponential backoff and full jitter. Other errors fail at once.",
+        ),
+        th.Property(
+            "retry_wait_seconds",
+            th.NumberType(minimum=0),
+            default=1.0,
+            title="Retry wait",
+            description="Upper bound of the first retry's random wait in seconds; it doubles on each retry "
+            "(capped at 60 s). A Retry-After header, when sent, is waited at least.",
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            title="User agent",
+            description="User-Agent header sent with every request (default: tap-customcrm/<version>).",
+        ),
+    ).to_dict()
+
+    def discover_streams(self) -> list[Stream]:
+        return [stream_class(tap=self) for stream_class in streams.STREAMS]
+
+
+if __name__ == "__main__":
+    TapCustomcrm.cli()
