@@ -1,0 +1,223 @@
+"""List endpoints: paging, the Link and X-Total-Count headers, sort, filter[...] and metadata[...].
+
+A resource describes what may be filtered and sorted in a `ListSpec`; `run_list` turns the
+query string into one COUNT and one page query, and `list_response` renders the bare array
+with the headers the official clients require on every list answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from sandbox.common.http import Request, Response
+from sandbox.invoiced.errors import invalid
+from sandbox.invoiced.store import Store, load
+from sandbox.invoiced.validation import FALSE_WORDS, TRUE_WORDS, to_decimal, to_int, unflatten
+
+DEFAULT_PER_PAGE = 100
+PAGE_LIMIT = 100
+_METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]*$")
+
+# How a filter value from the query string is turned into what SQLite stores.
+FilterKind = Callable[[str], Any]
+
+
+def as_text(value: str) -> str:
+    return value
+
+
+def as_int(value: str) -> int:
+    number = to_int(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
+def as_bool(value: str) -> int:
+    if value in TRUE_WORDS:
+        return 1
+    if value in FALSE_WORDS:
+        return 0
+    raise ValueError(value)
+
+
+def as_number(value: str) -> float:
+    number = to_decimal(value)
+    if number is None:
+        raise ValueError(value)
+    return float(number)
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What one list endpoint allows. `columns` maps fields kept in SQL columns to their names."""
+
+    table: str
+    filterable: Mapping[str, FilterKind]
+    sortable: frozenset[str]
+    columns: Mapping[str, str] = field(default_factory=dict)
+    key_column: str = "id"
+    descending: bool = False
+    metadata: bool = False
+    id_in_doc: bool = False  # items keep their own string id in the document
+
+    def expression(self, name: str) -> str:
+        # `name` always comes from this spec, never straight from the request.
+        return self.columns.get(name) or f"json_extract(doc, '$.{name}')"
+
+
+@dataclass
+class Page:
+    number: int
+    size: int
+
+
+@dataclass
+class ListQuery:
+    """The SQL conditions built from a request; resources add their own before running it."""
+
+    spec: ListSpec
+    page: Page
+    params: dict[str, Any]
+    where: list[str] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+
+    def add(self, condition: str, *args: Any) -> None:
+        self.where.append(condition)
+        self.args.extend(args)
+
+    def timestamp(self, name: str) -> int | None:
+        """A Unix-seconds query parameter such as `updated_after`, or None when absent."""
+        raw = self.params.get(name)
+        if raw is None or raw == "":
+            return None
+        number = to_int(raw) if isinstance(raw, str) else None
+        if number is None:
+            raise invalid(f"Invalid value for `{name}`: expected a Unix timestamp in seconds, got {raw!r}.", name)
+        return number
+
+
+def page_of(params: Mapping[str, Any]) -> Page:
+    return Page(
+        number=max(1, _page_value(params, "page", 1)),
+        size=max(1, min(PAGE_LIMIT, _page_value(params, "per_page", DEFAULT_PER_PAGE))),
+    )
+
+
+def _page_value(params: Mapping[str, Any], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    number = to_int(raw) if isinstance(raw, str) else None
+    if number is None:
+        raise invalid(f"Invalid value for `{name}`: expected a whole number, got {raw!r}.", name)
+    return number
+
+
+def start_query(request: Request, spec: ListSpec) -> ListQuery:
+    """Parse paging, `filter[...]` and `metadata[...]`; resources add their own parameters after."""
+    params = unflatten(request.query)
+    query = ListQuery(spec=spec, page=page_of(params), params=params)
+    filters = params.get("filter", {})
+    if not isinstance(filters, (dict, list)):
+        raise invalid("Invalid filter parameter: filter must be given as filter[field]=value", "filter")
+    for name, value in (filters.items() if isinstance(filters, dict) else enumerate(filters)):
+        kind = spec.filterable.get(str(name))
+        if kind is None:
+            raise invalid(f"Invalid filter parameter: {name}", str(name))
+        if not isinstance(value, str):
+            raise invalid(f"Invalid value for `{name}` filter parameter", str(name))
+        try:
+            converted = kind(value)
+        except ValueError:
+            raise invalid(f"Invalid value for `{name}` filter parameter", str(name)) from None
+        if kind is as_text:
+            query.add(f"{spec.expression(str(name))} = ? COLLATE NOCASE", converted)
+        else:
+            query.add(f"{spec.expression(str(name))} = ?", converted)
+    if spec.metadata:
+        _add_metadata_filters(query, params.get("metadata"))
+    return query
+
+
+def _add_metadata_filters(query: ListQuery, metadata: Any) -> None:
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise invalid("Invalid filter parameter: metadata must be given as metadata[key]=value", "metadata")
+    for key, value in metadata.items():
+        if not _METADATA_KEY.match(key) or key.isdigit() or not isinstance(value, str):
+            raise invalid(f"Invalid filter parameter: {key}", "metadata")
+        query.add("CAST(json_extract(doc, ?) AS TEXT) = ?", f'$.metadata."{key}"', value)
+
+
+def order_by(spec: ListSpec, sort: Any) -> str:
+    """`sort=col dir[,col dir]`; unknown columns and bad directions are dropped like the API does."""
+    terms: list[str] = []
+    if isinstance(sort, str):
+        for term in sort.split(","):
+            words = term.split()
+            if not words or len(words) > 2 or words[0] not in spec.sortable:
+                continue
+            direction = words[1].upper() if len(words) == 2 else "ASC"
+            if direction not in ("ASC", "DESC"):
+                continue
+            terms.append(f"{spec.expression(words[0])} {direction}")
+    # The key last keeps pages stable when the sort column has ties.
+    terms.append(f"{spec.key_column} {'DESC' if spec.descending else 'ASC'}")
+    return ", ".join(terms)
+
+
+def run_list(store: Store, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+    """Return the page's objects and the total count of matches."""
+    spec = query.spec
+    where = f" WHERE {' AND '.join(query.where)}" if query.where else ""
+    total = int(store.scalar(f"SELECT COUNT(*) FROM {spec.table}{where}", query.args))  # noqa: S608
+    offset = (query.page.number - 1) * query.page.size
+    rows = store.rows(
+        f"SELECT {spec.key_column}, doc FROM {spec.table}{where} "  # noqa: S608 - names come from the spec
+        f"ORDER BY {order_by(spec, query.params.get('sort'))} LIMIT ? OFFSET ?",
+        [*query.args, query.page.size, offset],
+    )
+    if spec.id_in_doc:
+        return [load(doc) for _, doc in rows], total
+    return [{"id": key, **load(doc)} for key, doc in rows], total
+
+
+def link_header(base_url: str, request: Request, page: Page, total: int) -> str:
+    """The Link header exactly as the API builds it (see module docstring of the reference)."""
+    page_count = max(1, math.ceil(total / page.size))
+    # Keep the caller's parameters in their order; per_page goes last and only when not the default.
+    query = [(k, v) for k, v in request.query if k != "per_page"]
+    if page.size != DEFAULT_PER_PAGE:
+        query.append(("per_page", str(page.size)))
+    endpoint = base_url + (request.path.rstrip("/") or "/")
+
+    def link(number: int, rel: str) -> str:
+        replaced = [(k, str(number) if k == "page" else v) for k, v in query]
+        if not any(k == "page" for k, _ in query):
+            replaced.append(("page", str(number)))
+        return f'<{endpoint}?{urlencode(replaced)}>; rel="{rel}"'
+
+    links = [link(page.number, "self"), link(1, "first")]
+    if page.number > 1:
+        links.append(link(page.number - 1, "previous"))
+    if page.number < page_count:
+        links.append(link(page.number + 1, "next"))
+    links.append(link(page_count, "last"))
+    return ", ".join(links)
+
+
+def list_response(
+    base_url: str, request: Request, page: Page, total: int, objects: Sequence[Any]
+) -> Response:
+    return Response(
+        200,
+        list(objects),
+        {"X-Total-Count": str(total), "Link": link_header(base_url, request, page, total)},
+    )

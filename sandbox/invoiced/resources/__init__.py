@@ -1,0 +1,1 @@
+"""One module per Invoiced object: its fields, rules, events and list options."""

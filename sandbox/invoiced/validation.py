@@ -1,0 +1,284 @@
+"""Reading request input: JSON or form bodies, bracket keys, and field types with the API's 400s.
+
+Everything here only reads and checks; nothing writes. Handlers validate a whole request with
+these helpers before they open a transaction, so bad input never leaves a partial write.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sandbox.common.http import Request
+from sandbox.invoiced.errors import invalid
+
+Coercer = Callable[[Any, str], Any]  # (raw value, param name) -> clean value, or raises ApiError
+
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TRUE_WORDS = frozenset({"1", "true", "True", "TRUE", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "False", "FALSE", "no", "off", ""})
+METADATA_MAX_KEYS = 10
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_VALUE_LENGTH = 255
+
+
+def unflatten(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Turn bracket keys (`items[0][name]`, `metadata[rep]`, `tags[]`) into nested dicts and lists.
+
+    Follows PHP's rules, which the real API parses with: `[]` appends a new element, and a
+    level whose keys are all numbers becomes a list in index order.
+    """
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        head = key.split("[", 1)[0]
+        parts = [head, *_BRACKETS.findall(key[len(head) :])] if "[" in key else [key]
+        node = root
+        for depth, part in enumerate(parts):
+            name = part or str(len(node))  # `[]` appends
+            if depth == len(parts) - 1:
+                node[name] = value
+            else:
+                child = node.get(name)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[name] = child
+                node = child
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _listify(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted
+
+
+def _form_value(node: Any) -> Any:
+    # The official clients send "" to mean null.
+    if isinstance(node, dict):
+        return {k: _form_value(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_form_value(v) for v in node]
+    return None if node == "" else node
+
+
+def parse_body(request: Request) -> dict[str, Any]:
+    """The request body as a dict, from JSON or from a form-encoded body."""
+    raw = request.body.strip()
+    if not raw:
+        return {}
+    content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type == "application/json" or (not content_type and raw[:1] in (b"{", b"[")):
+        try:
+            body = json.loads(raw, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise invalid(f"The request body is not valid JSON: {exc}", "request") from exc
+        if not isinstance(body, dict):
+            raise invalid("The request body must be a JSON object.", "request")
+        return body
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
+        raise invalid("The request body is not valid UTF-8 form data.", "request") from exc
+    return _form_value(unflatten(parse_qsl(text, keep_blank_values=True)))
+
+
+def read_fields(
+    body: Mapping[str, Any],
+    spec: Mapping[str, Coercer],
+    *,
+    model: str,
+    blocked: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Coerce the known keys of `body`; refuse read-only ones; ignore the rest like the API does."""
+    blocked_set = frozenset(blocked)
+    clean: dict[str, Any] = {}
+    for key, value in body.items():
+        if key in blocked_set:
+            raise invalid(f"Mass assignment of {key} on {model} is not allowed", key)
+        coerce = spec.get(key)
+        if coerce is not None:
+            clean[key] = coerce(value, key)
+    return clean
+
+
+def _type_error(param: str, expected: str, value: Any) -> Exception:
+    return invalid(f"Invalid value for `{param}`: expected {expected}, got {json.dumps(value, default=str)}.", param)
+
+
+def string(max_length: int = 255, *, nullable: bool = True, min_length: int = 0) -> Coercer:
+    def coerce(value: Any, param: str) -> str | None:
+        if value is None:
+            if nullable:
+                return None
+            raise invalid(f"{param.replace('_', ' ').capitalize()} missing", param)
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise _type_error(param, "a string", value)
+        text = str(value)
+        if len(text) > max_length or len(text) < min_length:
+            raise invalid(
+                f"`{param}` must be between {min_length} and {max_length} characters long.", param
+            )
+        return text
+
+    return coerce
+
+
+def required_string(max_length: int = 255) -> Coercer:
+    return string(max_length, nullable=False, min_length=1)
+
+
+def integer(*, nullable: bool = True, minimum: int | None = None) -> Coercer:
+    def coerce(value: Any, param: str) -> int | None:
+        if value is None and nullable:
+            return None
+        number = to_int(value)
+        if number is None:
+            raise _type_error(param, "an integer", value)
+        if minimum is not None and number < minimum:
+            raise invalid(f"`{param}` must be at least {minimum}.", param)
+        return number
+
+    return coerce
+
+
+def to_int(value: Any) -> int | None:
+    """An int from an int, an integral number or a decimal string; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
+        return int(value)
+    return None
+
+
+def boolean(value: Any, param: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value in TRUE_WORDS:
+        return True
+    if isinstance(value, str) and value in FALSE_WORDS:
+        return False
+    raise _type_error(param, "true or false", value)
+
+
+def nullable_boolean(value: Any, param: str) -> bool | None:
+    return None if value is None else boolean(value, param)
+
+
+def decimal(*, nullable: bool = True, minimum: Decimal | None = None) -> Coercer:
+    def coerce(value: Any, param: str) -> Decimal | None:
+        if value is None and nullable:
+            return None
+        number = to_decimal(value)
+        if number is None:
+            raise _type_error(param, "a number", value)
+        if minimum is not None and number < minimum:
+            raise invalid(f"`{param}` must be at least {minimum}.", param)
+        return number
+
+    return coerce
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        number = Decimal(str(value).strip()) if isinstance(value, (str, int, Decimal)) else None
+    except InvalidOperation:
+        return None
+    if number is None or not number.is_finite():
+        return None
+    return number
+
+
+def email(value: Any, param: str) -> str | None:
+    text = string(255)(value, param)
+    if text is not None and not _EMAIL.match(text):
+        raise invalid(f"`{param}` must be a valid email address: {text}", param)
+    return text
+
+
+def code(length: int, *, lower: bool = False) -> Coercer:
+    """ISO codes: country (2 letters, upper case) and currency (3 letters, lower case)."""
+
+    def coerce(value: Any, param: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not re.fullmatch(rf"[A-Za-z]{{{length}}}", value):
+            raise _type_error(param, f"a {length}-letter ISO code", value)
+        return value.lower() if lower else value.upper()
+
+    return coerce
+
+
+def choice(*options: str) -> Coercer:
+    def coerce(value: Any, param: str) -> str | None:
+        if value is None:
+            return None
+        if value not in options:
+            raise invalid(f"`{param}` must be one of: {', '.join(options)}.", param)
+        return str(value)
+
+    return coerce
+
+
+def json_object(value: Any, param: str) -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    raise _type_error(param, "an object", value)
+
+
+def metadata(value: Any, param: str) -> dict[str, Any]:
+    """The metadata map with the real limits and messages; arrays and objects become JSON text."""
+    if value is None or value == []:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid("Metadata must be an object", "metadata")
+    if len(value) > METADATA_MAX_KEYS:
+        raise invalid(
+            f"There can only be up to {METADATA_MAX_KEYS} metadata values. {len(value)} values were provided.",
+            "metadata",
+        )
+    clean: dict[str, Any] = {}
+    for key, raw in value.items():
+        if len(key.encode()) > METADATA_MAX_KEY_LENGTH:
+            raise invalid(
+                f"The `{key}` metadata key exceeds the {METADATA_MAX_KEY_LENGTH} character limit.", "metadata"
+            )
+        item = json.dumps(raw, default=str, separators=(",", ":")) if isinstance(raw, (dict, list)) else raw
+        if item is None:
+            raise invalid(
+                f"The provided value for metadata.{key} is an invalid type. "
+                "Valid types are string, boolean, number, object, and array.",
+                "metadata",
+            )
+        if len(str(item).encode()) > METADATA_MAX_VALUE_LENGTH:
+            raise invalid(
+                f"The provided value for metadata.{key} exceeds the {METADATA_MAX_VALUE_LENGTH} character limit.",
+                "metadata",
+            )
+        clean[key] = item
+    return clean
+
+
+def object_id(value: str, model: str) -> int:
+    """A path id of an integer-keyed object; refuse anything else with a clear 400."""
+    number = to_int(value)
+    if number is None or number < 1:
+        raise invalid(f"Invalid {model.lower()} ID: {value}. {model} IDs are positive integers.", "id")
+    return number
