@@ -1,0 +1,60 @@
+"""Events: what is recorded for each write, data.previous, and the event list's own filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import invoiced
+
+from tests.sandbox_invoiced.conftest import Api, unique
+
+
+def events_of(api: Api, kind: str, object_id: int) -> list[dict[str, Any]]:
+    return api.get("/events", params={"related_to": f"{kind},{object_id}", "type": kind}).json()
+
+
+def test_customer_lifecycle_events(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Evented"), city="Oslo")
+    customer.city = "Bergen"
+    customer.email = "a@b.example"
+    customer.save()
+    customer.save(phone=None)  # nothing changes: no event
+    customer.delete()
+
+    recorded = events_of(api, "customer", customer.id)
+    assert [e["type"] for e in recorded] == ["customer.deleted", "customer.updated", "customer.created"]
+    assert recorded[0]["id"] > recorded[1]["id"] > recorded[2]["id"]  # newest first
+    deleted, updated, created = recorded
+    assert updated["data"]["previous"] == {"city": "Oslo", "email": None}
+    assert updated["data"]["object"]["city"] == "Bergen"
+    assert "previous" not in created["data"]
+    assert deleted["data"]["object"]["id"] == customer.id
+    assert client.Event.retrieve(created["id"]).type == "customer.created"
+
+
+def test_invoice_and_contact_events_relate_to_the_customer(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Related"))
+    contact = customer.contacts().create(name="Ada Dahl")
+    invoice = client.Invoice.create(customer=customer.id, items=[{"name": "x", "unit_cost": 4}])
+    invoice.void()
+    related = api.get("/events", params={"related_to": f"customer,{customer.id}", "sort": "id asc"}).json()
+    assert [e["type"] for e in related] == [
+        "customer.created", "contact.created", "invoice.created", "invoice.updated",
+    ]
+    assert related[1]["data"]["object"]["id"] == contact.id
+    assert related[3]["data"]["previous"] == {"voided": False, "status": "not_sent", "balance": 4}
+
+
+def test_event_filters(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Filtered"))
+    customer.delete()
+    deleted = api.get("/events", params={"filter[type]": "customer.deleted", "per_page": 100}).json()
+    assert deleted
+    assert {e["type"] for e in deleted} == {"customer.deleted"}
+    assert any(e["data"]["object"]["id"] == customer.id for e in deleted)
+
+    stamp = deleted[0]["timestamp"]
+    window = api.get("/events", params={"start_date": stamp, "end_date": stamp, "per_page": 100}).json()
+    assert window
+    assert {e["timestamp"] for e in window} == {stamp}  # inclusive on both ends
+    assert api.get("/events", params={"start_date": stamp + 10**6}).json() == []
