@@ -70,7 +70,7 @@ class Converter:
 class Text(Converter):
     name = "text"
     invoiced_type = "String"
-    summary = "Text as is; an empty string means no value and maps to null."
+    summary = "Text as is; an empty string maps to null."
 
     def to_invoiced(self, value: Any, zone: ZoneInfo) -> str | None:
         return self._text(value, self.args.get("invoiced_max_length"), "Invoiced", "Customcrm")
@@ -91,11 +91,11 @@ class Text(Converter):
 
     def describe(self) -> str:
         limits = [
-            f"at most {self.args[key]} characters in {system}"
+            f"{self.args[key]} characters in {system}"
             for key, system in (("invoiced_max_length", "Invoiced"), ("customcrm_max_length", "Customcrm"))
             if key in self.args
         ]
-        return self.summary + (f" Refused when longer than {' / '.join(limits)}." if limits else "")
+        return self.summary + (f" Refused when longer than {' or '.join(limits)}." if limits else "")
 
 
 class Boolean(Converter):
@@ -247,17 +247,6 @@ class OrderStatus(Converter):
     def to_customcrm(self, value: Any, zone: ZoneInfo) -> str | None:
         return values.invoice_state_to_order_status(value)
 
-    def describe(self) -> str:
-        forward = "; ".join(
-            f"{status} → " + ", ".join(f"{k} {str(v).lower()}" for k, v in fields.items())
-            for status, fields in values.ORDER_STATUS_TO_INVOICE.items()
-        )
-        back: dict[str, list[str]] = {}
-        for invoice_status, order_status in values.INVOICE_STATUS_TO_ORDER.items():
-            back.setdefault(order_status, []).append(invoice_status)
-        backward = "; ".join(f"{', '.join(states)} → {order}" for order, states in back.items())
-        return f"To Invoiced: {forward}. To Customcrm, from the invoice status: {backward}."
-
 
 class InvoicedId(Converter):
     name = "invoiced_id"
@@ -275,7 +264,7 @@ class InvoicedId(Converter):
 class ItemId(Converter):
     name = "item_id"
     invoiced_type = "String (item id)"
-    summary = "The item id as is, checked against Invoiced's id rule ^[a-z0-9_\\-:]{2,}$."
+    summary = "The item id as is, checked against Invoiced's id rule ``^[a-z0-9_\\-:]{2,}$`` (any case)."
 
     def to_invoiced(self, value: Any, zone: ZoneInfo) -> str:
         return values.item_id(value)

@@ -87,7 +87,7 @@ class Flow:
     name: str
     customcrm: Side
     invoiced: Side
-    notes: str
+    notes: tuple[str, ...]  # one paragraph each
     scope: dict[Direction, dict[str, tuple[Any, ...]]]  # source field → allowed values; others are out of scope
     rows: tuple[Row, ...]
     lists: tuple[ListSpec, ...]
@@ -121,8 +121,15 @@ def load_flows(directory: Path | None = None) -> tuple[Flow, ...]:
         files = {p.name: p.read_text("utf-8") for p in packaged.iterdir() if _is_yaml(p.name)}
     else:
         files = {p.name: p.read_text("utf-8") for p in sorted(directory.iterdir()) if _is_yaml(p.name)}
-    flows = [parse_flow(yaml.safe_load(text), name) for name, text in files.items()]
+    flows = [parse_flow(_yaml(text, name), name) for name, text in files.items()]
     return tuple(sorted(flows, key=lambda f: (FLOW_ORDER.index(f.name) if f.name in FLOW_ORDER else 99, f.name)))
+
+
+def _yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MappingFileError(f"{where}: not valid YAML: {exc}") from exc
 
 
 def _is_yaml(name: str) -> bool:
@@ -138,12 +145,12 @@ def parse_flow(data: Any, where: str) -> Flow:
     for direction, fields in (data.get("scope") or {}).items():
         if direction not in DIRECTIONS:
             raise MappingFileError(f"{where}: scope direction {direction!r} is not one of {DIRECTIONS}")
-        scope[direction] = {k: tuple(v if isinstance(v, list) else [v]) for k, v in fields.items()}
+        scope[direction] = {k: tuple(_as_list(v)) for k, v in fields.items()}
     return Flow(
         name=name,
         customcrm=_side(data, "customcrm", where),
         invoiced=_side(data, "invoiced", where),
-        notes=str(data.get("notes") or "").strip(),
+        notes=tuple(str(n).strip() for n in _as_list(data.get("notes"))),
         scope=scope,
         rows=tuple(_row(r, f"{where} rows[{i}]") for i, r in enumerate(data.get("rows") or [])),
         lists=tuple(_list(item, f"{where} lists[{i}]") for i, item in enumerate(data.get("lists") or [])),
@@ -200,6 +207,12 @@ def _list(data: dict[str, Any], where: str) -> ListSpec:
         rows=tuple(_row(r, f"{where} rows[{i}]") for i, r in enumerate(data.get("rows") or [])),
         notes=str(data.get("notes") or "").strip(),
     )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _required(data: dict[str, Any], key: str, where: str) -> Any:

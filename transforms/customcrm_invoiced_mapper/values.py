@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 # within ±11 h of the business zone, and no DST change (they all happen at night) can push it into another day.
 BUSINESS_TIME_OF_DAY = time(12, 0)
 
-ITEM_ID_PATTERN = re.compile(r"^[a-z0-9_\-:]{2,}$")
+ITEM_ID_PATTERN = re.compile(r"^[a-z0-9_\-:]{2,}$")  # what we derive: lower case, as Invoiced compares ids
+_ANY_ITEM_ID = re.compile(r"^[a-z0-9_\-:]{2,}$", re.IGNORECASE)  # what Invoiced accepts, e.g. typed in its UI
 ITEM_ID_SLUG_MAX = 60
 ITEM_ID_DIGEST_LENGTH = 10
 
@@ -238,7 +239,7 @@ def item_id_from_sku(sku: str) -> str:
     """
     if not isinstance(sku, str) or not sku.strip():
         raise Unmappable(f"{sku!r} is not a SKU: a product needs a SKU to become an Invoiced item")
-    if ITEM_ID_PATTERN.match(sku) and sku == sku.lower() and len(sku) <= ITEM_ID_SLUG_MAX:
+    if ITEM_ID_PATTERN.match(sku) and len(sku) <= ITEM_ID_SLUG_MAX:
         return sku
     folded = unicodedata.normalize("NFKD", sku).encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9_\-:]+", "-", folded).strip("-")[:ITEM_ID_SLUG_MAX].rstrip("-")
@@ -248,7 +249,7 @@ def item_id_from_sku(sku: str) -> str:
 
 def item_id(value: str) -> str:
     """An item id already chosen (the link in Customcrm's external_ids.invoiced), checked against Invoiced's rule."""
-    if not isinstance(value, str) or not ITEM_ID_PATTERN.match(value):
+    if not isinstance(value, str) or not _ANY_ITEM_ID.match(value):
         raise Unmappable(f"{value!r} is not an Invoiced item id (letters, digits, _ - :, at least 2)")
     return value
 
