@@ -6,8 +6,9 @@
 The tap ships the result (tap_customcrm/schemas/*.json) and never reads the contract at run time. The
 conversion keeps what a Singer target can use and drops what only validates requests:
 - `$ref`s are inlined and `anyOf [X, null]` becomes a nullable X;
-- decimal strings stay strings (the contract's exact representation, no float rounding anywhere) and are
-  marked `format: x-singer.decimal` with `precision` and `scale`, which SDK-based SQL targets map to DECIMAL;
+- decimal strings stay strings (the contract's exact representation, no float rounding anywhere), marked
+  `format: x-singer.decimal` (SDK-based SQL targets map it to DECIMAL) with the string's `maxLength`; the SDK's
+  schema model drops `precision`/`scale` keywords, so the scale is stated in each field's description;
 - the ISO country and currency code lists become 2- and 3-letter strings (the codes stay the service's job);
 - status enums, date and date-time formats, lengths and bounds are kept; other patterns are dropped.
 """
@@ -24,7 +25,7 @@ from typing import Any
 STREAMS = {"customers": "Customer", "products": "Product", "orders": "Order", "users": "User"}
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "tap_customcrm" / "schemas"
 CODE_LISTS = {"CountryCode": 2, "CurrencyCode": 3}
-DECIMAL_PATTERN = re.compile(r"^\^(?:-\?)?\[0-9\]\{1,(\d+)\}(?:\\\\?\.\[0-9\]\{(\d+)\})?\$$")
+DECIMAL_PATTERN = re.compile(r"^\^(-\?)?\[0-9\]\{1,(\d+)\}(?:\\\\?\.\[0-9\]\{(\d+)\})?\$$")
 KEPT = ("description", "format", "enum", "minimum", "maximum", "minLength", "maxLength", "required")
 
 Schema = dict[str, Any]
@@ -50,8 +51,8 @@ def _convert(schema: Schema, components: Schema) -> Schema:
     out.update({key: schema[key] for key in KEPT if key in schema})
     decimal = DECIMAL_PATTERN.match(schema.get("pattern", "")) if "string" in out["type"] else None
     if decimal:
-        digits, scale = int(decimal.group(1)), int(decimal.group(2) or 0)
-        out.update({"format": "x-singer.decimal", "precision": digits + scale, "scale": scale})
+        sign, digits, scale = decimal.group(1), int(decimal.group(2)), int(decimal.group(3) or 0)
+        out.update({"format": "x-singer.decimal", "maxLength": len(sign or "") // 2 + digits + (scale and scale + 1)})
     if "properties" in schema:
         out["properties"] = {name: _convert(prop, components) for name, prop in schema["properties"].items()}
     if "items" in schema:

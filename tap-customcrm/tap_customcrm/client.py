@@ -165,13 +165,11 @@ class CustomcrmStream(RESTStream[str | None]):
 
     def backoff_handler(self, details: Details) -> None:
         failure = details.get("exception")
+        if not isinstance(failure, RetriableAPIError):  # no response: name the request and the kind of failure
+            request = details["args"][0]
+            failure = f"{request.method} {urlsplit(request.url).path}: {type(failure).__name__}"
         self.logger.warning(
-            "%s failed (try %d of %d): %s; retrying in %.2f s",
-            self.path,
-            details.get("tries", 0),
-            self.backoff_max_tries(),
-            failure if isinstance(failure, RetriableAPIError) else type(failure).__name__,
-            details.get("wait", 0.0),
+            "%s; retry %d of %d in %.2f s", failure, details["tries"], self.backoff_max_tries() - 1, details["wait"]
         )
 
     # Errors: one table decides, one function words the message.

@@ -1,0 +1,1 @@
+"""Tests of tap-customcrm against the Customcrm reference service."""

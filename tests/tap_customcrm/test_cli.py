@@ -1,0 +1,60 @@
+"""The `tap-customcrm` executable: a wrong token fails clearly, discovery and --about work, the README is current."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.tap_customcrm.conftest import TOKEN, CrmApi, tap_config
+
+TAP = str(Path(sys.executable).with_name("tap-customcrm"))
+README = Path(__file__).resolve().parents[2] / "tap-customcrm" / "README.md"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TAP, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_wrong_token_exits_non_zero_with_a_message_that_says_what_to_fix(crm: CrmApi, tmp_path: Path) -> None:
+    wrong = "wrong-token-d41d8cd98f00"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config(crm.url, api_token=wrong)))
+
+    run = _run("--config", str(config))
+
+    assert run.returncode != 0
+    assert "GET /v1/customers -> 401 unauthorized" in run.stderr
+    assert "check the api_token setting" in run.stderr
+    assert wrong not in run.stdout + run.stderr
+    assert not [line for line in run.stdout.splitlines() if '"RECORD"' in line]
+
+
+def test_discover_lists_the_four_incremental_streams_without_the_token(crm: CrmApi, tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config(crm.url)))
+
+    run = _run("--config", str(config), "--discover")
+
+    assert run.returncode == 0, run.stderr
+    catalog = json.loads(run.stdout)
+    entries = {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
+    assert sorted(entries) == ["customers", "orders", "products", "users"]
+    for entry in entries.values():
+        assert entry["key_properties"] == ["id"]
+        assert entry["replication_key"] == "updated_at"
+        assert entry["replication_method"] == "INCREMENTAL"
+        assert entry["schema"]["properties"]["deleted_at"]["type"] == ["string", "null"]
+    line = entries["orders"]["schema"]["properties"]["lines"]["items"]["properties"]["unit_price"]
+    assert line == {**line, "type": ["string"], "format": "x-singer.decimal", "maxLength": len("-1234567890123.45")}
+    assert TOKEN not in run.stdout + run.stderr
+
+
+def test_about_markdown_lists_the_settings_and_is_pasted_in_the_readme() -> None:
+    run = _run("--about", "--format=markdown")
+
+    assert run.returncode == 0, run.stderr
+    for setting in ("api_url", "api_token", "start_date", "page_size", "request_timeout", "max_retries", "user_agent"):
+        assert f"| {setting} |" in run.stdout
+    assert run.stdout.strip() in README.read_text(), "README is stale: paste `tap-customcrm --about --format=markdown`"
