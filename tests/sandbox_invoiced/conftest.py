@@ -68,6 +68,7 @@ def sandbox(start_sandbox: Any) -> Iterator[RunningSandbox]:
 
 @pytest.fixture(scope="session")
 def seeded(start_sandbox: Any) -> Iterator[RunningSandbox]:
+    """A seeded sandbox that tests only read: test_seed compares it with a twin seeded alike."""
     with start_sandbox(
         "invoiced", "--api-key", API_KEY, "--seed-customers", str(SEEDED_CUSTOMERS), "--seed", "7"
     ) as running:
