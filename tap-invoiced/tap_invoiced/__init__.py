@@ -1,0 +1,1 @@
+"""tap-invoiced: a Singer tap for Invoiced (customers, contacts, invoices, items, deletes)."""

@@ -1,0 +1,56 @@
+"""The shape of an emitted record: RFC 3339 timestamps, tombstones from delete events, the archived flag.
+
+Invoiced sends timestamps as integer Unix seconds and money as JSON numbers (decoded as `Decimal`, so nothing
+is rounded on the way). Records keep every field Invoiced sends; only timestamps change form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+DELETED_AT = "deleted_at"
+
+
+@lru_cache(maxsize=8192)  # many records share a second; formatting is the expensive part
+def rfc3339(seconds: int) -> str:
+    """`1712037600` -> `2024-04-02T06:00:00+00:00` (UTC, whole seconds, as Invoiced keeps them)."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+
+
+def unix_seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def shaped(row: Mapping[str, Any], timestamps: Collection[str], **extra: Any) -> dict[str, Any]:
+    """A copy of `row` with its timestamp fields as RFC 3339 strings (the row itself stays as sent)."""
+    record = {**row, **extra}
+    for name in timestamps:
+        value = record.get(name)
+        if isinstance(value, int):
+            record[name] = rfc3339(value)
+    for name in ("discounts", "items"):
+        if isinstance(record.get(name), list):
+            record[name] = [_nested(entry) for entry in record[name]]
+    return record
+
+
+def _nested(entry: Any) -> Any:
+    """Line items and discounts: a discount's `expires` is a timestamp too."""
+    if not isinstance(entry, dict):
+        return entry
+    if isinstance(entry.get("expires"), int):
+        entry = {**entry, "expires": rfc3339(entry["expires"])}
+    if isinstance(entry.get("discounts"), list) and entry["discounts"]:
+        entry = {**entry, "discounts": [_nested(discount) for discount in entry["discounts"]]}
+    return entry
+
+
+def tombstone(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A deleted record: its last snapshot from the `*.deleted` event, stamped with the time of deletion.
+
+    `updated_at` becomes the deletion time too, so "newest `updated_at` wins" also lets the delete win.
+    """
+    return {**event["data"]["object"], DELETED_AT: event["timestamp"], "updated_at": event["timestamp"]}

@@ -1,0 +1,155 @@
+"""The three ways an Invoiced list is read incrementally; the README explains why each is sound.
+
+- `UpdatedAfterStream` (customers, invoices): tombstones from the `*.deleted` events first, then a keyset
+  walk over `updated_after` from the bookmark minus the overlap, dropping versions already emitted.
+- `EventSourcedStream` (contacts): no `updated_after`; one full read under every customer the first time,
+  then only the contact events since the previous run, newest snapshot per contact.
+- `CatalogStream` (items): no filter and no events; a full read (archived and live) every run that emits
+  what changed since the bookmark, plus items seen archived for the first time.
+
+Every stream is "unsorted" for the SDK (`is_sorted = False`): tombstones and late re-reads do not arrive in
+`updated_at` order, so the SDK keeps the highest `updated_at` emitted and saves it when the stream is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tap_invoiced.bookmarks import EVENTS, RECENT, EventCursor, RecentlyEmitted
+from tap_invoiced.client import InvoicedStream
+from tap_invoiced.pagination import KeysetWalk, PageWalk, ReverseWalk
+from tap_invoiced.records import DELETED_AT, shaped, tombstone, unix_seconds
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+BY_ID = {"sort": "id asc"}
+BY_CREATION = {"sort": "created_at asc,id asc"}  # additions go to the end, which a ReverseWalk needs
+
+
+class IncrementalStream(InvoicedStream):
+    """Shared bookkeeping: the starting point, the overlap window and the bookmark the SDK will save."""
+
+    replication_key = "updated_at"
+    is_sorted = False
+    timestamps: ClassVar[tuple[str, ...]] = ("created_at", "updated_at", DELETED_AT)
+
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        return shaped(row, self.timestamps)
+
+    def starting_second(self, context: Context | None) -> int | None:
+        start = self.get_starting_timestamp(context)  # the bookmark, or start_date on a first run
+        return None if start is None else unix_seconds(start)
+
+    def start_date_second(self) -> int:
+        start = self.config.get("start_date")
+        return unix_seconds(self._parse_datetime(start)) if start else 0
+
+    def bookmark_after_run(self, context: Context | None, newest: int | None, before: int | None) -> int:
+        """The `updated_at` the SDK will save: the newest emitted, capped at the signpost (the tap's start)."""
+        if newest is None:
+            return before or 0
+        signpost = self.get_replication_key_signpost(context)
+        return min(newest, unix_seconds(signpost)) if signpost else newest
+
+
+class UpdatedAfterStream(IncrementalStream):
+    """A list with `updated_after`, whose deletes are `<deleted_event>` events."""
+
+    deleted_event: ClassVar[str]
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        state = self.get_context_state(context)
+        start = self.starting_second(context)
+        recent = RecentlyEmitted(state.get(RECENT), overlap=self.overlap, newest=start)
+        deletes = EventCursor(state.get(EVENTS), overlap=self.overlap, since=self.start_date_second())
+        newest: int | None = None
+        # Deletes first: their times are then all older than the walk's start, so a tombstone can never
+        # lift the bookmark above a live change the walk has not read yet.
+        events = {"filter[type]": self.deleted_event, "sort": "id asc", "start_date": deletes.start_date}
+        for event in self.walk(PageWalk("/events", events, self.per_page), context):
+            if deletes.admit(event):
+                newest = max(newest or 0, event["timestamp"])
+                yield tombstone(event)
+        after = (start or 0) - self.overlap
+        for row in self.walk(KeysetWalk(self.path, after, self.per_page, now=self.server_time), context):
+            if recent.admit(str(row["id"]), row["updated_at"], row):
+                newest = max(newest or 0, row["updated_at"])
+                yield {**row, DELETED_AT: None}
+        state[RECENT] = recent.saved(self.bookmark_after_run(context, newest, start))
+        state[EVENTS] = deletes.saved()
+
+
+class EventSourcedStream(IncrementalStream):
+    """A list under each customer, with `<event_object>.*` events for every change."""
+
+    event_object: ClassVar[str]
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        state = self.get_context_state(context)
+        if EVENTS in state:
+            yield from self._changes_since(state, context)
+        else:
+            yield from self._everything(state, context)
+
+    def _everything(self, state: dict[str, Any], context: Context | None) -> Iterator[dict[str, Any]]:
+        """First run: one list per customer. Changes made meanwhile come again from events next run."""
+        started: int | None = None
+        customers = ReverseWalk("/customers", BY_ID, self.per_page)
+        for customer in self.walk(customers, context):
+            if started is None:
+                started = self.server_time()
+            path = self.path.format(customer_id=customer["id"])
+            for row in self.walk(PageWalk(path, BY_ID, self.per_page, missing_ok=True), context):
+                yield {**row, DELETED_AT: None}
+        since = started if started is not None else self.server_time()
+        state[EVENTS] = EventCursor(None, overlap=self.overlap, since=since).saved()
+
+    def _changes_since(self, state: dict[str, Any], context: Context | None) -> Iterator[dict[str, Any]]:
+        """Later runs: the newest snapshot of every object with an event since the cursor."""
+        cursor = EventCursor(state[EVENTS], overlap=self.overlap, since=0)
+        newest: dict[Any, tuple[int, dict[str, Any]]] = {}
+        query = {"type": self.event_object, "sort": "id asc", "start_date": cursor.start_date}
+        for event in self.walk(PageWalk("/events", query, self.per_page), context):
+            if cursor.admit(event):
+                deleted = event["type"].endswith(".deleted")
+                row = tombstone(event) if deleted else {**event["data"]["object"], DELETED_AT: None}
+                newest[row["id"]] = (event["id"], row)
+        for _, row in sorted(newest.values(), key=lambda entry: entry[0]):
+            yield row
+        state[EVENTS] = cursor.saved()
+
+
+class CatalogStream(IncrementalStream):
+    """A list without `updated_after` or events, whose deletes archive (`archived=1` lists those)."""
+
+    ARCHIVED = "archived_versions"  # state: "<id>@<created_at>" of every archived item already emitted
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        state = self.get_context_state(context)
+        start = self.starting_second(context)
+        recent = RecentlyEmitted(state.get(RECENT), overlap=self.overlap, newest=start)
+        archived_before = set(state.get(self.ARCHIVED, []))
+        archived_now: set[str] = set()
+        newest: int | None = None
+        # Archived first, so that when an id was reused the live item is the one emitted last.
+        # Archiving may leave updated_at alone, so archived items are recognised by version instead.
+        for row in self.walk(PageWalk(self.path, {"archived": 1, **BY_CREATION}, self.per_page), context):
+            version = _version(row)
+            archived_now.add(version)
+            if version not in archived_before:
+                newest = max(newest or 0, row["updated_at"])
+                yield {**row, "archived": True}
+        changed_after = (start or 0) - self.overlap
+        for row in self.walk(ReverseWalk(self.path, BY_CREATION, self.per_page), context):
+            if row["updated_at"] > changed_after and recent.admit(_version(row), row["updated_at"], row):
+                newest = max(newest or 0, row["updated_at"])
+                yield {**row, "archived": False}
+        state[RECENT] = recent.saved(self.bookmark_after_run(context, newest, start))
+        state[self.ARCHIVED] = sorted(archived_before | archived_now)
+
+
+def _version(item: Mapping[str, Any]) -> str:
+    # Item ids are reusable once archived; the creation time tells the versions apart.
+    return f"{item['id']}@{item['created_at']}"
