@@ -1,0 +1,72 @@
+"""The service as a process: deterministic seeding, state kept in its database file, and injected faults
+rendered in the contract's error format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SandboxStarter
+from tests.sandbox_customcrm.conftest import TOKEN, Api
+
+VOLATILE = ("created_at", "updated_at")
+
+
+def snapshot(api: Api) -> dict[str, list[dict[str, Any]]]:
+    """Every record of every collection, without the wall-clock timestamps."""
+    return {
+        c: [{k: v for k, v in r.items() if k not in VOLATILE} for r in api.walk(c, limit=1000)]
+        for c in ("users", "products", "customers", "orders")
+    }
+
+
+def test_the_same_seed_gives_the_same_data_and_the_database_file_keeps_it(
+    start_sandbox: SandboxStarter, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "crm.db")
+    args = ("--token", TOKEN, "--seed-customers", "12", "--seed", "5")
+    with start_sandbox("customcrm", *args, "--db", db) as first:
+        seeded = snapshot(Api(first.url))
+        Api(first.url).patch("/v1/customers/cus_1", {"notes": "kept across restarts"})
+    with start_sandbox("customcrm", *args) as second:
+        assert snapshot(Api(second.url)) == seeded
+    with start_sandbox("customcrm", *args[:-1], "6") as other:
+        assert snapshot(Api(other.url))["customers"] != seeded["customers"]
+    with start_sandbox("customcrm", *args, "--db", db) as restarted:
+        api = Api(restarted.url)
+        assert api.get("/v1/customers/cus_1").json()["notes"] == "kept across restarts"
+        assert len(api.walk("customers")) == 12, "a database that holds data is not seeded again"
+
+    assert [len(seeded[c]) for c in ("users", "products", "customers", "orders")] == [2, 5, 12, 24]
+    users = {u["id"] for u in seeded["users"]}
+    customers = {c["id"] for c in seeded["customers"]}
+    for order in seeded["orders"]:
+        assert 1 <= len(order["lines"]) <= 5
+        assert order["owner_user_id"] in users
+        assert order["customer_id"] in customers
+
+
+@pytest.mark.parametrize(
+    ("flag", "status", "code"),
+    [("--fault-error-rate", 500, "internal_error"), ("--fault-rate-limit-rate", 429, "rate_limited")],
+)
+def test_injected_faults_use_the_contract_error_format(
+    start_sandbox: SandboxStarter, flag: str, status: int, code: str
+) -> None:
+    with start_sandbox("customcrm", "--token", TOKEN, flag, "1") as sandbox:
+        response = Api(sandbox.url).get("/v1/customers")
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    if status == 429:
+        assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_tokens_never_reach_the_log(start_sandbox: SandboxStarter) -> None:
+    with start_sandbox("customcrm", "--token", "secret-token-value", "--verbose") as sandbox:
+        Api(sandbox.url, token="secret-token-value").get("/v1/users")
+        Api(sandbox.url, token="wrong-token-value").get("/v1/users")
+        log = sandbox.log()
+    assert "GET /v1/users" in log
+    assert "token-value" not in log
