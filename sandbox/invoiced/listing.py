@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from sandbox.common.http import Request, Response
 from sandbox.invoiced.errors import invalid
-from sandbox.invoiced.store import Store, load
+from sandbox.invoiced.store import Store, load_many
 from sandbox.invoiced.validation import FALSE_WORDS, TRUE_WORDS, to_decimal, to_int, unflatten
 
 DEFAULT_PER_PAGE = 100
@@ -184,9 +184,10 @@ def run_list(store: Store, query: ListQuery) -> tuple[list[dict[str, Any]], int]
         f"ORDER BY {order_by(spec, query.params.get('sort'))} LIMIT ? OFFSET ?",
         [*query.args, query.page.size, offset],
     )
+    docs = load_many([doc for _, doc in rows])
     if spec.id_in_doc:
-        return [load(doc) for _, doc in rows], total
-    return [{"id": key, **load(doc)} for key, doc in rows], total
+        return docs, total
+    return [{"id": key, **doc} for (key, _), doc in zip(rows, docs, strict=True)], total
 
 
 def link_header(base_url: str, request: Request, page: Page, total: int) -> str:

@@ -83,9 +83,17 @@ def dump(doc: dict[str, Any]) -> str:
     return encode_json(doc).decode()
 
 
+# Money must come back exact: JSON numbers with a fraction become Decimal, not float.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def load(text: str) -> dict[str, Any]:
-    # Money must come back exact: JSON numbers with a fraction become Decimal, not float.
-    return json.loads(text, parse_float=Decimal)
+    return _DECODER.decode(text)
+
+
+def load_many(texts: Sequence[str]) -> list[dict[str, Any]]:
+    # One decode of a whole page is much cheaper than one per row.
+    return _DECODER.decode("[" + ",".join(texts) + "]")
 
 
 class Store:
