@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--api-key",
         dest="api_keys",
+        metavar="KEY",
         action="append",
         default=[],
         help=f"an API key clients may use (repeatable); or comma-separated in ${API_KEYS_ENV}",
