@@ -20,9 +20,9 @@ RATE_LIMITED = {
 
 @pytest.fixture(scope="module")
 def slow_sandbox(start_sandbox: Any) -> Iterator[RunningSandbox]:
-    # A full second of injected latency is held inside admission, so a burst surely overlaps.
+    # 1.5 s of injected latency is held inside admission, so a burst surely overlaps.
     with start_sandbox(
-        "invoiced", "--api-key", API_KEY, "--api-key", OTHER_KEY, "--fault-latency-ms", "1000"
+        "invoiced", "--api-key", API_KEY, "--api-key", OTHER_KEY, "--fault-latency-ms", "1500"
     ) as running:
         yield running
 

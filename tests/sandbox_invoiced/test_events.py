@@ -58,3 +58,12 @@ def test_event_filters(client: invoiced.Client, api: Api) -> None:
     assert window
     assert {e["timestamp"] for e in window} == {stamp}  # inclusive on both ends
     assert api.get("/events", params={"start_date": stamp + 10**6}).json() == []
+
+
+def test_deleting_a_customer_deletes_its_contacts_with_events(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Cascade"))
+    contact = customer.contacts().create(name="Gone Too")
+    customer.delete()
+    deleted = api.get("/events", params={"related_to": f"contact,{contact.id}", "filter[type]": "contact.deleted"})
+    assert [e["data"]["object"]["id"] for e in deleted.json()] == [contact.id]
+    assert api.get(f"/customers/{customer.id}/contacts").status_code == 404
