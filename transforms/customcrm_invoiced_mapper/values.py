@@ -22,11 +22,11 @@ _ANY_ITEM_ID = re.compile(r"^[a-z0-9_\-:]{2,}$", re.IGNORECASE)  # what Invoiced
 ITEM_ID_SLUG_MAX = 60
 ITEM_ID_DIGEST_LENGTH = 10
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$", re.ASCII)
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-_NET_TERMS = re.compile(r"(?:^|\s)NET\s*(\d{1,4})$", re.IGNORECASE)
+_NET_TERMS = re.compile(r"(?:^|\s)NET\s*(\d{1,4})$", re.IGNORECASE | re.ASCII)
 _DUE_ON_RECEIPT = re.compile(r"^due\s+(on|upon)\s+receipt$", re.IGNORECASE)
 
 
