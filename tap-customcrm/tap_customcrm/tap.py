@@ -6,12 +6,14 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
 from tap_customcrm import streams
+from tap_customcrm.output import RecordLineWriter
 
 
 class TapCustomcrm(Tap):
     """Reads Customcrm customers, products, orders and users incrementally, deletes included as tombstones."""
 
     name = "tap-customcrm"
+    message_writer_class = RecordLineWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(
