@@ -32,11 +32,14 @@ class RecentlyEmitted:
     A repeat is the same key, the same `updated_at` and the same content; a record changed again within the
     same second has new content and passes. Entries from this run hold the row itself (compared by
     equality, which is cheap); entries loaded from state hold its fingerprint. Memory stays bounded by
-    the number of changes in `overlap` seconds, not by the size of the list.
+    the number of changes in `overlap` seconds, not by the size of the list, when the walk is ascending
+    (`ascending=True`: an entry can be forgotten once the walk is `overlap` seconds past it).
     """
 
-    def __init__(self, saved: Mapping[str, Any] | None, *, overlap: int, newest: int | None) -> None:
-        self._overlap = overlap
+    def __init__(
+        self, saved: Mapping[str, Any] | None, *, overlap: int, newest: int | None, ascending: bool = True
+    ) -> None:
+        self._overlap, self._ascending = overlap, ascending
         self._entries: dict[str, tuple[int, str | Mapping[str, Any]]] = {}
         self._order: deque[tuple[int, str]] = deque()
         for key, (updated_at, digest) in sorted((saved or {}).items(), key=lambda item: item[1][0]):
@@ -55,7 +58,8 @@ class RecentlyEmitted:
         self._order.append((updated_at, key))
         if updated_at > self.newest:
             self.newest = updated_at
-            self._forget_older_than(updated_at - self._overlap)
+            if self._ascending:
+                self._forget_older_than(updated_at - self._overlap)
         return True
 
     def saved(self, bookmark: int) -> dict[str, list[Any]]:

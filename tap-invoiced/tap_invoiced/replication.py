@@ -125,11 +125,15 @@ class CatalogStream(IncrementalStream):
     """A list without `updated_after` or events, whose deletes archive (`archived=1` lists those)."""
 
     ARCHIVED = "archived_versions"  # state: "<id>@<created_at>" of every archived item already emitted
+    # state: the bookmark that live items are filtered by. The SDK's own bookmark can move back when a
+    # run emits only newly archived items (whose updated_at may be old); this one never does.
+    CHANGED_UP_TO = "changed_up_to"
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         state = self.get_context_state(context)
-        start = self.starting_second(context)
-        recent = RecentlyEmitted(state.get(RECENT), overlap=self.overlap, newest=start)
+        start = max(self.starting_second(context) or 0, state.get(self.CHANGED_UP_TO, 0)) or None
+        # The walk is not in updated_at order, so nothing is forgotten before the end (items are few).
+        recent = RecentlyEmitted(state.get(RECENT), overlap=self.overlap, newest=start, ascending=False)
         archived_before = set(state.get(self.ARCHIVED, []))
         archived_now: set[str] = set()
         newest: int | None = None
@@ -146,7 +150,9 @@ class CatalogStream(IncrementalStream):
             if row["updated_at"] > changed_after and recent.admit(_version(row), row["updated_at"], row):
                 newest = max(newest or 0, row["updated_at"])
                 yield {**row, "archived": False}
-        state[RECENT] = recent.saved(self.bookmark_after_run(context, newest, start))
+        changed_up_to = max(start or 0, self.bookmark_after_run(context, newest, start))
+        state[RECENT] = recent.saved(changed_up_to)
+        state[self.CHANGED_UP_TO] = changed_up_to
         state[self.ARCHIVED] = sorted(archived_before | archived_now)
 
 

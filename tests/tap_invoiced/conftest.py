@@ -1,0 +1,135 @@
+"""Fixtures for tap-invoiced: the Invoiced sandbox as a real process, a plain API client, the tap in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+from tap_invoiced.tap import TapInvoiced
+
+KEY = "sk_test_tapinvoiced_5f2a91c04d"
+STREAMS = ("customers", "contacts", "invoices", "items")
+SEED_CUSTOMERS = 30
+
+
+@dataclass
+class InvoicedApi:
+    """A plain requests client for the sandbox: the test's own view of the truth, and its edits."""
+
+    url: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.session.auth = (KEY, "")
+
+    def all(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every object of a list, page by page (nothing edits the sandbox while the truth is read)."""
+        rows: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            response = self._get_retrying(path, {**params, "per_page": 100, "page": page})
+            rows.extend(response.json())
+            if 'rel="next"' not in response.headers.get("Link", ""):
+                return rows
+            page += 1
+
+    def contacts(self) -> list[dict[str, Any]]:
+        return [c for customer in self.all("/customers") for c in self.all(f"/customers/{customer['id']}/contacts")]
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.all("/items") + self.all("/items", archived=1)
+
+    def truth(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "customers": self.all("/customers"),
+            "contacts": self.contacts(),
+            "invoices": self.all("/invoices"),
+            "items": self.items(),
+        }
+
+    def _get_retrying(self, path: str, params: dict[str, Any]) -> requests.Response:
+        """GET through injected faults: the truth must not depend on the tap's own retry logic."""
+        for _ in range(100):
+            try:
+                response = self.session.get(self.url + path, params=params, timeout=30)
+            except requests.ConnectionError:
+                continue
+            if response.status_code not in (429, 500):
+                response.raise_for_status()
+                return response
+        msg = f"GET {path} kept failing"
+        raise RuntimeError(msg)
+
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.session.post(self.url + path, json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.session.patch(self.url + path, json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def delete(self, path: str) -> None:
+        self.session.delete(self.url + path, timeout=30).raise_for_status()
+
+
+@dataclass
+class SyncResult:
+    records: dict[str, list[dict[str, Any]]]
+    state: dict[str, Any]
+
+    def ids(self, stream: str) -> list[Any]:
+        return [record["id"] for record in self.records[stream]]
+
+    def by_id(self, stream: str) -> dict[Any, dict[str, Any]]:
+        """The last record emitted per id (what a target keeping the newest would hold)."""
+        return {record["id"]: record for record in self.records[stream]}
+
+
+def tap_config(url: str, **overrides: Any) -> dict[str, Any]:
+    return {"api_url": url, "api_key": KEY, "retry_wait_seconds": 0.01, **overrides}
+
+
+def sync(config: dict[str, Any], state: dict[str, Any] | None = None) -> SyncResult:
+    """Run the tap in-process over the whole catalog and collect what it wrote to stdout."""
+    tap = TapInvoiced(config=config, state=state, parse_env_config=False, validate_config=True)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        tap.sync_all()
+    records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    final_state: dict[str, Any] = state or {}
+    for line in out.getvalue().splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+        elif message["type"] == "STATE":
+            final_state = message["value"]
+    return SyncResult(records=records, state=final_state)
+
+
+def next_second() -> None:
+    """Sleep into a fresh whole second, so that what follows shares the second or is past it."""
+    time.sleep(1.02 - time.time() % 1)
+
+
+@pytest.fixture(scope="session")
+def seeded(start_sandbox: Callable[..., Any]) -> Iterator[InvoicedApi]:
+    """A seeded sandbox nobody edits: for the standard tests and the CLI tests."""
+    with start_sandbox("invoiced", "--api-key", KEY, "--seed-customers", str(SEED_CUSTOMERS), "--seed", "5") as sb:
+        yield InvoicedApi(sb.url)
+
+
+@pytest.fixture(scope="module")
+def invoiced(start_sandbox: Callable[..., Any]) -> Iterator[InvoicedApi]:
+    """A seeded sandbox for one test module that edits records."""
+    with start_sandbox("invoiced", "--api-key", KEY, "--seed-customers", str(SEED_CUSTOMERS), "--seed", "9") as sb:
+        yield InvoicedApi(sb.url)
