@@ -60,7 +60,7 @@ def _crm_round_trip(flow: Flow, stream: str, record: dict[str, Any], zone: str) 
     return first, stored, back, again
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(customcrm_customers(), zones)
 def test_a_customcrm_customer_round_trips(record: dict[str, Any], zone: str) -> None:
     flow = FLOWS["customer"]
@@ -69,7 +69,7 @@ def test_a_customcrm_customer_round_trips(record: dict[str, Any], zone: str) -> 
     _both_way_fields_survive(flow.rows, record, mapped(wire(back)))
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(customcrm_products(), zones)
 def test_a_customcrm_product_round_trips(record: dict[str, Any], zone: str) -> None:
     flow = FLOWS["product"]
@@ -78,7 +78,7 @@ def test_a_customcrm_product_round_trips(record: dict[str, Any], zone: str) -> N
     _both_way_fields_survive(flow.rows, record, mapped(wire(back)))
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(customcrm_orders(), zones)
 def test_a_customcrm_order_round_trips(record: dict[str, Any], zone: str) -> None:
     flow = FLOWS["order"]
@@ -100,7 +100,7 @@ def _inv_round_trip(flow: Flow, stream: str, record: dict[str, Any], zone: str) 
     return first, stored, again
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(invoiced_invoices(), zones)
 def test_an_invoiced_invoice_round_trips(record: dict[str, Any], zone: str) -> None:
     first, stored, again = _inv_round_trip(FLOWS["order"], "orders", record, zone)
@@ -111,7 +111,7 @@ def test_an_invoiced_invoice_round_trips(record: dict[str, Any], zone: str) -> N
     assert mapped(wire(again)) == expected
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(invoiced_items(), zones)
 def test_an_invoiced_item_round_trips(record: dict[str, Any], zone: str) -> None:
     first, stored, again = _inv_round_trip(FLOWS["product"], "products", record, zone)
@@ -119,7 +119,7 @@ def test_an_invoiced_item_round_trips(record: dict[str, Any], zone: str) -> None
     assert again["sku"] == (record["metadata"].get("sku") or record["id"])
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(invoiced_customers(), zones)
 def test_an_invoiced_customer_round_trips(record: dict[str, Any], zone: str) -> None:
     first, stored, again = _inv_round_trip(FLOWS["customer"], "customers", record, zone)

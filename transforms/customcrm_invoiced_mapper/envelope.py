@@ -65,12 +65,13 @@ def source_of(system: str, stream: str, record: dict[str, Any]) -> dict[str, Any
 
 
 def _instant(value: Any) -> str | None:
-    if value is None:
-        return None
+    """The source's own text when it sent text (exactly as it will compare later); Unix seconds as RFC 3339."""
+    if value is None or isinstance(value, str):
+        return value
     try:
         return rfc3339(value)
     except Unmappable:
-        return str(value)  # keep what the tap sent rather than lose the ordering hint
+        return str(value)
 
 
 def reject_of(problems: list[Problem]) -> dict[str, Any]:

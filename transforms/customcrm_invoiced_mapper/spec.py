@@ -172,7 +172,10 @@ def _row(data: dict[str, Any], where: str) -> Row:
     direction = data.get("direction", "both")
     if direction not in get_args(RowDirection):
         raise MappingFileError(f"{where}: direction {direction!r} is not one of {get_args(RowDirection)}")
-    converter = build_converter(_required(data, "converter", where), dict(data.get("args") or {}), where)
+    try:
+        converter = build_converter(_required(data, "converter", where), dict(data.get("args") or {}), where)
+    except ValueError as exc:
+        raise MappingFileError(str(exc)) from exc
     flows = DIRECTIONS if direction == "both" else (direction,)
     missing = [d for d in flows if d not in converter.directions]
     if missing:
