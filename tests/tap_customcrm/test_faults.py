@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from tests.tap_customcrm.conftest import COLLECTIONS, SEED_CUSTOMERS, TOKEN, CrmApi, sync, tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-customcrm"))
+WAIT = re.compile(r"\| (.*); retry \d+ of \d+ in ([0-9.]+) s$")
 FAULTS = ("--fault-error-rate", "0.15", "--fault-rate-limit-rate", "0.02", "--fault-drop-rate", "0.1")
 
 
@@ -33,9 +35,14 @@ def test_every_record_exactly_once_through_injected_faults(flaky_crm: CrmApi, tm
 
     assert run.returncode == 0, run.stderr[-3000:]
     messages = [json.loads(line) for line in run.stdout.splitlines()]
-    retries = [line for line in run.stderr.splitlines() if " retry " in line]
-    kinds = {kind for kind in ("-> 500 internal_error", "-> 429 rate_limited", "ConnectionError") if kind in run.stderr}
+    retries = [m for m in map(WAIT.search, run.stderr.splitlines()) if m]
+    failures = " ".join(m.group(1) for m in retries)
+    kinds = {kind for kind in ("-> 500 internal_error", "-> 429 rate_limited", "ConnectionError") if kind in failures}
     assert len(kinds) == 3, f"precondition: every kind of fault should strike; saw {kinds} in {len(retries)} retries"
+    waits = [(float(m.group(2)), m.group(1)) for m in retries]
+    # The service's Retry-After (1 s) is honoured; other failures wait the configured sub-second backoff.
+    assert all(wait >= 1.0 for wait, failure in waits if "429" in failure)
+    assert all(wait < 1.0 for wait, failure in waits if "429" not in failure)
     for stream in COLLECTIONS:
         emitted = [
             (m["record"]["id"], m["record"]["version"])
