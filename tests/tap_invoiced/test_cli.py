@@ -1,0 +1,85 @@
+"""The `tap-invoiced` executable: discovery, --about, and clear failures for bad keys and bad settings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tap_invoiced.client import PRODUCTION_URL, SANDBOX_URL, base_url
+
+from tests.tap_invoiced.conftest import STREAMS, InvoicedApi, tap_config
+
+EXECUTABLE = str(Path(sys.executable).with_name("tap-invoiced"))
+
+
+def run_tap(tmp_path: Path, config: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    command = [EXECUTABLE, "--config", str(config_file), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_wrong_key_fails_clearly_without_showing_the_key(seeded: InvoicedApi, tmp_path: Path) -> None:
+    wrong_key = "sk_live_WRONG9f8e7d6c5b4a"
+    done = run_tap(tmp_path, {**tap_config(seeded.url), "api_key": wrong_key})
+
+    assert done.returncode != 0
+    assert "-> 401 invalid_request: We could not authenticate you with the API Key" in done.stderr
+    assert "check api_key" in done.stderr
+    assert wrong_key not in done.stdout + done.stderr
+
+
+def test_sync_as_an_executable_writes_records_and_state(seeded: InvoicedApi, tmp_path: Path) -> None:
+    done = run_tap(tmp_path, tap_config(seeded.url))
+
+    assert done.returncode == 0, done.stderr
+    messages = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {m["stream"] for m in messages if m["type"] == "RECORD"} == set(STREAMS)
+    assert set(messages[-1]["value"]["bookmarks"]) == set(STREAMS)
+    assert "sk_test" not in done.stdout + done.stderr
+
+
+def test_discover_lists_the_streams(seeded: InvoicedApi, tmp_path: Path) -> None:
+    done = run_tap(tmp_path, tap_config(seeded.url), "--discover")
+
+    assert done.returncode == 0, done.stderr
+    catalog = {entry["tap_stream_id"]: entry for entry in json.loads(done.stdout)["streams"]}
+    assert set(catalog) == set(STREAMS)
+    assert all(entry["key_properties"] == ["id"] for entry in catalog.values())
+    invoice_schema = catalog["invoices"]["schema"]["properties"]
+    assert invoice_schema["deleted_at"]["format"] == "date-time"
+    assert invoice_schema["items"]["items"]["properties"]["unit_cost"]["type"] == ["number", "null"]
+
+
+def test_about_as_markdown(tmp_path: Path) -> None:
+    done = subprocess.run([EXECUTABLE, "--about", "--format=markdown"], capture_output=True, text=True, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# `tap-invoiced`")
+    assert "| api_key | True |" in done.stdout
+    assert "Items have no change filter" in done.stdout
+
+
+def test_sandbox_must_be_a_real_boolean(tmp_path: Path) -> None:
+    done = run_tap(tmp_path, {"api_key": "k", "sandbox": "false"})
+
+    assert done.returncode != 0
+    assert "'false' is not of type 'boolean'" in done.stderr
+    assert "config['sandbox']" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "url"),
+    [
+        ({"sandbox": True}, SANDBOX_URL),
+        ({"sandbox": False}, PRODUCTION_URL),
+        ({}, PRODUCTION_URL),
+        ({"sandbox": True, "api_url": "http://127.0.0.1:8080/"}, "http://127.0.0.1:8080"),
+    ],
+)
+def test_base_url_follows_the_settings(config: dict[str, Any], url: str) -> None:
+    assert base_url(config) == url
