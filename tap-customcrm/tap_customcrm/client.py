@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timezone
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -25,14 +25,14 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
+from tap_customcrm.bookmark import EmittedAtBookmark
+
 if TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
 
 MAX_RETRY_WAIT_SECONDS = 60.0
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-# Kept in the stream's bookmark: which (id, version) were already emitted at the bookmark's updated_at.
-EMITTED_AT_BOOKMARK = "emitted_at_bookmark"
 
 
 @dataclass(frozen=True)
@@ -225,47 +225,19 @@ class CustomcrmStream(RESTStream[str | None]):
         self._emitted = EmittedAtBookmark(self.get_context_state(context))
         self._page_response, self._page = None, {}
         self._properties = frozenset(self.schema["properties"])
+        self._reported: set[frozenset[str]] = set()
         yield from super().get_records(context)
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if not self._emitted.admit(row):
             return None
         if not self._properties.issuperset(row):  # what SDK conformance would do, for the top level only
-            self._warn_unknown(frozenset(row) - self._properties)
+            unknown = frozenset(row) - self._properties
+            if unknown not in self._reported:
+                self._reported.add(unknown)
+                self.logger.warning("Fields %s are not in this tap's %s schema; dropped", sorted(unknown), self.name)
             row = {name: value for name, value in row.items() if name in self._properties}
         return row
-
-    @lru_cache  # noqa: B019 - one warning per stream and set of names, like the SDK's own
-    def _warn_unknown(self, names: frozenset[str]) -> None:
-        self.logger.warning("Fields %s are not in the %s schema of this tap; dropped", sorted(names), self.name)
-
-
-class EmittedAtBookmark:
-    """The (id, version) pairs already emitted at the bookmark's exact updated_at.
-
-    The next run asks again from that instant (inclusive), so these come back: dropping them keeps a record
-    from being re-sent on every run, while a record that shares the instant but was not emitted yet still
-    passes. Kept in the stream state next to the SDK's bookmark, and advanced in step with it.
-    """
-
-    def __init__(self, state: dict[str, Any]) -> None:
-        self._state = state  # the stream's own state dict: what is written here goes out in STATE messages
-        self.updated_at: str | None = state.get("replication_key_value")
-        self.emitted: list[list[Any]] = list(state.get(EMITTED_AT_BOOKMARK) or [])
-        self._keys = {(record_id, version) for record_id, version in self.emitted}
-
-    def admit(self, record: Mapping[str, Any]) -> bool:
-        """True if the record is to be emitted (and is then counted as emitted)."""
-        key = (record["id"], record["version"])
-        updated_at = record["updated_at"]
-        if updated_at != self.updated_at:  # the walk is sorted: a later instant starts a new set
-            self.updated_at, self.emitted, self._keys = updated_at, [], set()
-        elif key in self._keys:
-            return False
-        self._keys.add(key)
-        self.emitted.append(list(key))
-        self._state[EMITTED_AT_BOOKMARK] = self.emitted
-        return True
 
 
 def _decode_page(response: requests.Response) -> dict[str, Any]:
