@@ -65,6 +65,7 @@ def _crm_round_trip(flow: Flow, stream: str, record: dict[str, Any], zone: str) 
 def test_a_customcrm_customer_round_trips(record: dict[str, Any], zone: str) -> None:
     flow = FLOWS["customer"]
     first, stored, back, again = _crm_round_trip(flow, "customers", record, zone)
+    assert first["type"] == "company"
     assert mapped(wire(again)) == {**mapped(wire(first)), "id": stored["id"]}
     _both_way_fields_survive(flow.rows, record, mapped(wire(back)))
 

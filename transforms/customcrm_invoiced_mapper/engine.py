@@ -93,8 +93,9 @@ def _map_rows(
             if direction in row.required:
                 problems.append(_missing(row, direction, field))
             continue
+        constant = not row.source(direction)
         try:
-            converted = None if value is None else row.converter.convert(direction, value, zone)
+            converted = None if value is None and not constant else row.converter.convert(direction, value, zone)
         except Unmappable as exc:
             problems.append(Problem(field, str(exc)))
             continue
