@@ -317,12 +317,24 @@ def _errors(*names: str) -> dict[str, Schema]:
     return {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in sorted(chosen, key=codes.__getitem__)}
 
 
-def _record_response(title: str, description: str, *, extra_headers: dict[str, Schema] | None = None) -> Schema:
-    return {
+def _record_response(
+    title: str, description: str, *, extra_headers: dict[str, Schema] | None = None, links: tuple[str, ...] = ()
+) -> Schema:
+    response: Schema = {
         "description": description,
         "headers": {"ETag": {"$ref": "#/components/headers/ETag"}, **(extra_headers or {})},
         "content": {"application/json": {"schema": _ref(title)}},
     }
+    if links:
+        # Links say which calls can follow with this record's id: clients and stateful fuzzers chain them.
+        response["links"] = {
+            f"{verb.capitalize()}{title}": {
+                "operationId": f"{verb}_{title.lower()}",
+                "parameters": {"id": "$response.body#/id"},
+            }
+            for verb in links
+        }
+    return response
 
 
 def _param(name: str) -> Schema:
@@ -362,8 +374,10 @@ def _entity_paths(entity: Entity) -> dict[str, Any]:
                 "parameters": [_param("IdempotencyKey")],
                 "requestBody": body,
                 "responses": {
-                    "201": _record_response(title, "Created (or the replay of an earlier create).",
-                                            extra_headers=location),
+                    "201": _record_response(
+                        title, "Created (or the replay of an earlier create).", extra_headers=location,
+                        links=("get", "update", "delete"),
+                    ),
                     **_errors("BadRequest", "Conflict", "ValidationFailed"),
                 },
             },
@@ -381,7 +395,10 @@ def _entity_paths(entity: Entity) -> dict[str, Any]:
                 "parameters": [_param("IfMatch")],
                 "requestBody": patch_body,
                 "responses": {
-                    "200": _record_response(title, "The record after the change (unchanged if nothing differed)."),
+                    "200": _record_response(
+                        title, "The record after the change (unchanged if nothing differed).",
+                        links=("get", "delete"),
+                    ),
                     **_errors("BadRequest", "NotFound", "Conflict", "Gone", "PreconditionFailed", "ValidationFailed"),
                 },
             },

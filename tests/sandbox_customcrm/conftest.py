@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,21 @@ from tests.conftest import SandboxStarter
 
 TOKEN = "test-token-customcrm"
 SEED_CUSTOMERS = 40
+_unique = itertools.count(1)
+
+
+def new_body(collection: str) -> dict[str, Any]:
+    """A valid create body with fresh unique values (seeded ids cus_1, prd_1, usr_1 always exist)."""
+    n = next(_unique)
+    return {
+        "customers": {"name": f"Test Co {n}", "org_number": f"ORG-{n}", "email": f"billing{n}@test.example",
+                      "billing_address": {"city": "Oslo", "country": "NO"}, "currency": "NOK"},
+        "products": {"sku": f"SKU-{n}", "name": "Test Widget", "unit_price": "10", "currency": "EUR"},
+        "users": {"name": "Test Person", "email": f"person{n}@sales.test.example"},
+        "orders": {"order_number": f"T-{n}", "customer_id": "cus_1", "owner_user_id": "usr_1",
+                   "order_date": "2024-03-01", "currency": "NOK",
+                   "lines": [{"product_id": "prd_1", "description": "Widget", "quantity": "2", "unit_price": "9.99"}]},
+    }[collection]
 
 
 class Api:

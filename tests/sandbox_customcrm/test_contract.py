@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 
 import pytest
 
-from tests.sandbox_customcrm.conftest import Api
+from tests.sandbox_customcrm.conftest import Api, new_body
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-_unique = itertools.count(1)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{next(_unique)}"
-
-
-def new_body(collection: str) -> dict[str, Any]:
-    """A valid create body with fresh unique values (seeded ids cus_1, prd_1, usr_1 always exist)."""
-    n = next(_unique)
-    return {
-        "customers": {"name": f"Test Co {n}", "org_number": f"ORG-{n}", "email": f"billing{n}@test.example",
-                      "billing_address": {"city": "Oslo", "country": "NO"}, "currency": "NOK"},
-        "products": {"sku": f"SKU-{n}", "name": "Test Widget", "unit_price": "10", "currency": "EUR"},
-        "users": {"name": "Test Person", "email": f"person{n}@sales.test.example"},
-        "orders": {"order_number": f"T-{n}", "customer_id": "cus_1", "owner_user_id": "usr_1",
-                   "order_date": "2024-03-01", "currency": "NOK",
-                   "lines": [{"product_id": "prd_1", "description": "Widget", "quantity": "2", "unit_price": "9.99"}]},
-    }[collection]
-
-
 CHANGE = {"customers": {"notes": "called"}, "products": {"name": "Renamed"}, "users": {"title": "Boss"},
           "orders": {"status": "confirmed"}}
 UNIQUE_FIELD = {"customers": "org_number", "products": "sku", "users": "email", "orders": "order_number"}
