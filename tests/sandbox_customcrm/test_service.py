@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import SandboxStarter
 from tests.sandbox_customcrm.conftest import TOKEN, Api
@@ -70,3 +71,25 @@ def test_tokens_never_reach_the_log(start_sandbox: SandboxStarter) -> None:
         log = sandbox.log()
     assert "GET /v1/users" in log
     assert "token-value" not in log
+
+
+def test_a_create_whose_answer_was_lost_is_retried_into_one_record(start_sandbox: SandboxStarter) -> None:
+    # Half of all writes commit and then lose their answer; the seed makes the sequence repeatable.
+    faults = ("--fault-ambiguous-write-rate", "0.5", "--fault-seed", "4")
+    body = {"sku": "LOST-1", "name": "Lost answer", "unit_price": "1.00", "currency": "EUR"}
+    with start_sandbox("customcrm", "--token", TOKEN, *faults) as sandbox:
+        api = Api(sandbox.url)
+        lost = 0
+        for _ in range(20):
+            try:
+                created = api.post("/v1/products", body, idempotency_key="lost-answer")
+                break
+            except requests.ConnectionError:
+                lost += 1
+        else:
+            pytest.fail("20 tries in a row lost their answer")
+        found = api.get("/v1/products", sku="LOST-1").json()["data"]
+    assert lost >= 1, "the seed must make at least one answer get lost, or this test proves nothing"
+    assert created.status_code == 201
+    assert created.headers["Idempotent-Replayed"] == "true"
+    assert [p["id"] for p in found] == [created.json()["id"]]
