@@ -133,3 +133,12 @@ def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("flow: [unclosed")
     with pytest.raises(MappingFileError, match=r"bad\.yaml: not valid YAML"):
         load_flows(tmp_path)
+
+
+def test_only_company_customers_flow_to_customcrm(flows: dict[str, Flow]) -> None:
+    customer = flows["customer"]
+    assert customer.in_scope("to_customcrm", {"id": 1, "type": "company"})
+    assert not customer.in_scope("to_customcrm", {"id": 2, "type": "person"})
+    assert not customer.in_scope("to_customcrm", {"id": 3, "type": "government"})
+    assert customer.in_scope("to_customcrm", {"id": 4})  # a snapshot without type is mapped, not dropped unseen
+    assert customer.in_scope("to_invoiced", {"id": "cus_1", "type": "person"})  # no scope that way

@@ -107,7 +107,9 @@ class Flow:
         return self.invoiced.stream if direction == "to_invoiced" else self.customcrm.stream
 
     def in_scope(self, direction: Direction, record: dict[str, Any]) -> bool:
-        return all(record.get(name) in allowed for name, allowed in self.scope.get(direction, {}).items())
+        """A record that does not carry a scoped field is kept: better mapped than silently left out."""
+        rules = self.scope.get(direction, {}).items()
+        return all(name not in record or record[name] in allowed for name, allowed in rules)
 
 
 class MappingFileError(ValueError):
