@@ -227,6 +227,7 @@ class CustomcrmStream(RESTStream[str | None]):
         self._properties = frozenset(self.schema["properties"])
         self._reported: set[frozenset[str]] = set()
         yield from super().get_records(context)
+        self._page_response, self._page = None, {}  # a page can be megabytes: do not keep it past the walk
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if not self._emitted.admit(row):
