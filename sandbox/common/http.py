@@ -109,7 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(response)
 
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        # The stdlib looks up `do_<METHOD>`; send every method to the app, which answers 405 in
+        # its own error format instead of the stdlib's 501 HTML page.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _handle_safely(self, app: App, request: Request) -> Response:
         try:
