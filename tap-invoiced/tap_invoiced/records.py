@@ -24,9 +24,12 @@ def unix_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def shaped(row: Mapping[str, Any], timestamps: Collection[str], **extra: Any) -> dict[str, Any]:
-    """A copy of `row` with its timestamp fields as RFC 3339 strings (the row itself stays as sent)."""
-    record = {**row, **extra}
+def shaped(row: Mapping[str, Any], fields: Collection[str], timestamps: Collection[str]) -> dict[str, Any]:
+    """The schema's `fields` of `row` (missing ones as None, unknown ones dropped), timestamps as RFC 3339.
+
+    `row` itself is left as Invoiced sent it: the overlap bookkeeping compares it with later reads.
+    """
+    record = {name: row.get(name) for name in fields}
     for name in timestamps:
         value = record.get(name)
         if isinstance(value, int):

@@ -14,6 +14,7 @@ Every stream is "unsorted" for the SDK (`is_sorted = False`): tombstones and lat
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_invoiced.bookmarks import EVENTS, RECENT, EventCursor, RecentlyEmitted
@@ -36,7 +37,11 @@ class IncrementalStream(InvoicedStream):
     timestamps: ClassVar[tuple[str, ...]] = ("created_at", "updated_at", DELETED_AT)
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
-        return shaped(row, self.timestamps)
+        return shaped(row, self.fields, self.timestamps)
+
+    @cached_property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.schema["properties"])
 
     def starting_second(self, context: Context | None) -> int | None:
         start = self.get_starting_timestamp(context)  # the bookmark, or start_date on a first run
