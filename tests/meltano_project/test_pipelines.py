@@ -1,0 +1,132 @@
+"""The Meltano project as a user runs it: `meltano install`, then `meltano run` of both pipelines.
+
+Meltano's own files (plugin venvs, the state database) go to a temporary MELTANO_SYS_DIR_ROOT, so the
+test neither needs nor disturbs a developer's `.meltano/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox.common.process import REPO_ROOT
+from tests.conftest import SandboxStarter
+
+MELTANO = str(Path(sys.executable).with_name("meltano"))
+INVOICED_KEY = "meltano-test-invoiced-key-3f9a"
+CUSTOMCRM_TOKEN = "meltano-test-customcrm-token-81c2"
+
+
+class Project:
+    def __init__(self, env: dict[str, str], root: Path, customcrm_url: str, invoiced_url: str) -> None:
+        self.env, self.root = env, root
+        self.customcrm_url, self.invoiced_url = customcrm_url, invoiced_url
+
+    def meltano(self, *args: str, output: Path | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        if output is not None:
+            env["TARGET_JSONL_DESTINATION_PATH"] = str(output)
+        result = subprocess.run(
+            [MELTANO, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert result.returncode == 0, f"meltano {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        for secret in (INVOICED_KEY, CUSTOMCRM_TOKEN):
+            assert secret not in result.stdout + result.stderr
+        return result
+
+    def crm(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(
+            method, self.customcrm_url + path, headers={"Authorization": f"Bearer {CUSTOMCRM_TOKEN}"},
+            timeout=30, **kwargs,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def invoiced(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(
+            method, self.invoiced_url + path, auth=(INVOICED_KEY, ""), timeout=30, **kwargs
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter) -> Iterator[Project]:
+    root = tmp_path_factory.mktemp("meltano")
+    seed = ["--seed-customers", "15", "--seed", "3"]
+    with (
+        start_sandbox("customcrm", "--token", CUSTOMCRM_TOKEN, *seed) as customcrm,
+        start_sandbox("invoiced", "--api-key", INVOICED_KEY, *seed) as invoiced,
+    ):
+        env = {
+            **os.environ,
+            "MELTANO_SYS_DIR_ROOT": str(root / "sys"),
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "TAP_CUSTOMCRM_API_URL": customcrm.url,
+            "TAP_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
+            "TAP_INVOICED_API_URL": invoiced.url,
+            "TAP_INVOICED_API_KEY": INVOICED_KEY,
+        }
+        project = Project(env, root, customcrm.url, invoiced.url)
+        project.meltano("install")
+        yield project
+
+
+def test_discover_through_meltano_lists_every_stream(project: Project) -> None:
+    for tap, streams in (
+        ("tap-customcrm", {"customers", "products", "orders", "users"}),
+        ("tap-invoiced", {"customers", "contacts", "invoices", "items"}),
+    ):
+        catalog = json.loads(project.meltano("invoke", tap, "--discover").stdout)
+        assert {entry["tap_stream_id"] for entry in catalog["streams"]} == streams
+
+
+def test_customcrm_to_invoiced_pipeline_runs_incrementally(project: Project) -> None:
+    output = project.root / "to-invoiced"
+    project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-jsonl", output=output)
+
+    orders = project.crm("GET", "/v1/orders", params={"limit": 1000})["data"]
+    invoices = read_jsonl(output / "invoices.jsonl")
+    assert sorted(i["metadata"]["customcrm_id"] for i in invoices) == sorted(o["id"] for o in orders)
+    assert {i["_source"]["system"] for i in invoices} == {"customcrm"}
+    assert len(read_jsonl(output / "customers.jsonl")) == len(project.crm("GET", "/v1/customers")["data"])
+
+    state = json.loads(project.meltano("state", "get", "dev:tap-customcrm-to-target-jsonl").stdout)
+    assert set(state["singer_state"]["bookmarks"]) == {"customers", "products", "orders", "users"}
+
+    # The second run reads from Meltano's stored state: only the one edited order comes again.
+    order = orders[0]
+    project.crm("PATCH", f"/v1/orders/{order['id']}", json={"purchase_order": "PO-EDITED-1"})
+    project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-jsonl", output=output)
+    again = read_jsonl(output / "invoices.jsonl")[len(invoices) :]
+    assert [(i["metadata"]["customcrm_id"], i["purchase_order"]) for i in again] == [(order["id"], "PO-EDITED-1")]
+    assert len(read_jsonl(output / "customers.jsonl")) == len(project.crm("GET", "/v1/customers")["data"])
+
+
+def test_invoiced_to_customcrm_pipeline_runs_incrementally(project: Project) -> None:
+    output = project.root / "to-customcrm"
+    project.meltano("run", "tap-invoiced", "invoiced-to-customcrm", "target-jsonl", output=output)
+
+    companies = [c for c in project.invoiced("GET", "/customers") if c["type"] == "company"]
+    customers = read_jsonl(output / "customers.jsonl")
+    assert sorted(c["external_ids"]["invoiced"] for c in customers) == sorted(str(c["id"]) for c in companies)
+
+    customer = companies[0]
+    project.invoiced("PATCH", f"/customers/{customer['id']}", json={"phone": "+47 555 12 345"})
+    project.meltano("run", "tap-invoiced", "invoiced-to-customcrm", "target-jsonl", output=output)
+    again = read_jsonl(output / "customers.jsonl")[len(customers) :]
+    assert [(c["external_ids"]["invoiced"], c["phone"]) for c in again] == [(str(customer["id"]), "+47 555 12 345")]
