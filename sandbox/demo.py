@@ -1,12 +1,17 @@
-"""`make demo`: start both sandboxes on loopback, seed them, and show what they serve.
+"""`make demo`: the sync's story on two local sandboxes.
 
-Until the sync pipeline exists this is the whole story: two local stand-ins that answer like the
-real systems. The data lives in .demo/ so a second run starts from the same seeded state.
+1. Start both sandboxes on loopback, seeded with the same realistic data every time, and show them answering.
+2. Run both Meltano pipelines (tap -> mapping -> loader) against them. Until target-invoiced and
+   target-customcrm land, the loader is target-jsonl: what each target would receive is written to
+   .demo/output/<pipeline>/<stream>.jsonl.
+3. Edit one record on each side and run again: Meltano's state makes only the edited records flow.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -53,11 +58,75 @@ def show_customcrm(url: str) -> None:
     _show("/v1/customers without a token", refused, refused.json()["error"]["message"])
 
 
+MELTANO = str(Path(sys.executable).with_name("meltano"))
+PIPELINES = {
+    "customcrm-to-invoiced": ("tap-customcrm", "customcrm-to-invoiced", "target-jsonl"),
+    "invoiced-to-customcrm": ("tap-invoiced", "invoiced-to-customcrm", "target-jsonl"),
+}
+
+
+def meltano(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([MELTANO, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"meltano {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+
+
+def run_pipeline(env: dict[str, str], name: str, *, full_refresh: bool) -> dict[str, int]:
+    """Run one pipeline; return how many records each output stream received in this run."""
+    output = DEMO_DIR / "output" / name
+    before = {f.stem: _count_lines(f) for f in output.glob("*.jsonl")}
+    flags = ["--full-refresh"] if full_refresh else []
+    meltano({**env, "TARGET_JSONL_DESTINATION_PATH": str(output)}, "run", *flags, *PIPELINES[name])
+    after = {f.stem: _count_lines(f) for f in output.glob("*.jsonl")}
+    return {stream: count - before.get(stream, 0) for stream, count in sorted(after.items())}
+
+
+def _count_lines(path: Path) -> int:
+    with path.open() as file:
+        return sum(1 for _ in file)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {stream}" for stream, n in counts.items() if n) or "nothing"
+
+
+def show_pipelines(customcrm_url: str, invoiced_url: str) -> None:
+    env = {
+        **os.environ,
+        "TAP_CUSTOMCRM_API_URL": customcrm_url,
+        "TAP_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
+        "TAP_INVOICED_API_URL": invoiced_url,
+        "TAP_INVOICED_API_KEY": INVOICED_KEY,
+    }
+    print("\nInstalling the Meltano plugins (first time only takes a while) …")
+    meltano(env, "install")
+    print("\nFirst runs (full refresh):")
+    for name, plugins in PIPELINES.items():
+        print(f"  meltano run {' '.join(plugins)}: {_counts(run_pipeline(env, name, full_refresh=True))}")
+
+    crm = requests.Session()
+    crm.headers["Authorization"] = f"Bearer {CUSTOMCRM_TOKEN}"
+    order = crm.get(f"{customcrm_url}/v1/orders", params={"limit": 1}, timeout=10).json()["data"][0]
+    crm.patch(f"{customcrm_url}/v1/orders/{order['id']}", json={"purchase_order": "PO-DEMO-2"}, timeout=10)
+    customer = requests.get(f"{invoiced_url}/customers", auth=(INVOICED_KEY, ""), timeout=10).json()[0]
+    requests.patch(
+        f"{invoiced_url}/customers/{customer['id']}", json={"phone": "+47 400 00 000"},
+        auth=(INVOICED_KEY, ""), timeout=10,
+    )
+    print(
+        f"\nEdited order {order['order_number']} in Customcrm and customer {customer['number']} in Invoiced; "
+        "second runs (incremental, from Meltano's state):"
+    )
+    for name, plugins in PIPELINES.items():
+        print(f"  meltano run {' '.join(plugins)}: {_counts(run_pipeline(env, name, full_refresh=False))}")
+    print(f"\nWhat each target would receive is in {DEMO_DIR / 'output'}/<pipeline>/<stream>.jsonl")
+
+
 def main() -> int:
-    fresh = "--fresh" in sys.argv
-    if fresh and DEMO_DIR.exists():
+    # Fresh sandboxes every time, so the story and its numbers are the same on every run.
+    if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
-    DEMO_DIR.mkdir(exist_ok=True)
+    DEMO_DIR.mkdir()
     seed = ["--seed-customers", SEED_CUSTOMERS, "--seed", "7"]
     print(f"Starting both sandboxes with {SEED_CUSTOMERS} seeded customers each (state in {DEMO_DIR}) …")
     with (
@@ -68,6 +137,7 @@ def main() -> int:
     ):
         show_invoiced(invoiced.url)
         show_customcrm(customcrm.url)
+        show_pipelines(customcrm.url, invoiced.url)
     print(
         "\nBoth sandboxes stopped. Run one yourself, e.g.\n"
         f"  .venv/bin/python -m sandbox.invoiced --port 8081 --db {Path('.demo/invoiced.db')} "
