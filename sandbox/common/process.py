@@ -55,6 +55,7 @@ def running_sandbox(
             process.wait()
         if process.stdout:
             process.stdout.close()
+        log_path.unlink(missing_ok=True)
 
 
 def _await_url(process: subprocess.Popen[str], log_path: Path, timeout: float) -> str:
