@@ -100,6 +100,21 @@ def test_a_bad_record_is_rejected_in_its_stream_and_the_stream_goes_on(run_mappe
     _validate(out)
 
 
+def test_values_outside_the_calendar_reject_the_record_and_the_stream_goes_on(run_mapper: RunMapper) -> None:
+    """Out-of-range seconds once raised OverflowError, which ended the mapper and the whole pipeline."""
+    invoice = {"id": 5, "customer": 1, "number": "INV-5", "currency": "usd", "status": "draft", "items": [],
+               "date": 10**20, "updated_at": 10**20, "deleted_at": None}
+    fine = {**invoice, "id": 6, "date": "2024-01-01T00:00:00Z", "updated_at": "2024-01-02T00:00:00Z"}
+    odd = {**_record("invoices", invoice), "time_extracted": "yesterday"}
+    out, _ = run_mapper("invoiced_to_customcrm", [_schema("invoices"), odd, _record("invoices", fine)])
+    rejected, mapped = _records(out, "orders")
+    assert rejected["_reject"]["field"] == "date"
+    assert rejected["_source"]["updated_at"] == str(10**20)
+    assert "_reject" not in mapped
+    assert mapped["order_date"] == "2024-01-01"
+    _validate(out)
+
+
 def test_a_tombstone_keeps_its_identity_and_is_marked_deleted(run_mapper: RunMapper) -> None:
     gone = {**ORDER, "deleted_at": "2024-04-02T10:00:00.000000Z", "order_date": "not even a date"}
     out, _ = run_mapper("customcrm_to_invoiced", [_schema("orders"), _record("orders", gone)])

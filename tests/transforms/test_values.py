@@ -44,6 +44,19 @@ def test_a_malformed_date_is_refused_with_the_expected_shape(bad: object) -> Non
         values.date_to_unix(bad, OSLO)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("stamp", "zone"),
+    [(10**20, "UTC"), (-(10**20), "UTC"), (Decimal("Infinity"), "UTC"), ("9999-12-31T23:59:59Z", "Pacific/Kiritimati"),
+     ("0001-01-01T00:00:00Z", "America/New_York")],
+)
+def test_a_timestamp_outside_the_calendar_is_refused_not_a_crash(stamp: object, zone: str) -> None:
+    with pytest.raises(Unmappable, match="years 1"):
+        values.unix_to_date(stamp, ZoneInfo(zone))  # type: ignore[arg-type]
+    if not isinstance(stamp, str):
+        with pytest.raises(Unmappable, match="years 1"):
+            values.rfc3339(stamp)  # type: ignore[arg-type]
+
+
 def test_a_timestamp_without_offset_is_refused() -> None:
     with pytest.raises(Unmappable, match="no UTC offset"):
         values.unix_to_date("2024-03-31T12:00:00", OSLO)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,7 +19,7 @@ from customcrm_invoiced_mapper.engine import map_record
 from customcrm_invoiced_mapper.envelope import REJECT
 from customcrm_invoiced_mapper.schema import output_schema
 from customcrm_invoiced_mapper.spec import Flow, load_flows
-from customcrm_invoiced_mapper.values import parse_instant
+from customcrm_invoiced_mapper.values import Unmappable, parse_instant
 
 DIRECTION_SETTINGS: dict[str, Direction] = {
     "customcrm_to_invoiced": "to_invoiced",
@@ -91,12 +92,11 @@ class CustomcrmInvoicedMapper(InlineMapper):
             )
         else:
             self.tally[f"{stream} mapped"] += 1
-        extracted = message_dict.get("time_extracted")
         yield singer.RecordMessage(
             stream=flow.target_stream(self.direction),
             record=mapped,
             version=message_dict.get("version"),
-            time_extracted=parse_instant(extracted) if extracted else None,
+            time_extracted=_time_extracted(message_dict.get("time_extracted")),
         )
 
     def map_state_message(self, message_dict: dict) -> Iterable[singer.Message]:
@@ -136,6 +136,14 @@ class CustomcrmInvoicedMapper(InlineMapper):
                 "Stream %r does not declare %s, which the %s mapping reads", flow.source_stream(self.direction),
                 ", ".join(missing), flow.name,
             )
+
+
+def _time_extracted(value: Any) -> datetime | None:
+    """Only informative for the target, so a tap's odd value is dropped rather than allowed to stop the stream."""
+    try:
+        return parse_instant(value) if value else None
+    except Unmappable:
+        return None
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -50,7 +50,10 @@ def date_to_unix(value: str, zone: ZoneInfo) -> int:
 
 def unix_to_date(value: int | str, zone: ZoneInfo) -> str:
     """Unix seconds (or the RFC 3339 string tap-invoiced turns them into) → the calendar date in the business zone."""
-    return parse_instant(value).astimezone(zone).date().isoformat()
+    try:
+        return parse_instant(value).astimezone(zone).date().isoformat()
+    except OverflowError as exc:  # a moment in year 9999 can fall into year 10000 in the business zone
+        raise Unmappable(f"{value!r} is outside the years 1 to 9999") from exc
 
 
 def parse_instant(value: int | str) -> datetime:
@@ -58,7 +61,10 @@ def parse_instant(value: int | str) -> datetime:
     if isinstance(value, bool):
         raise Unmappable(f"{value!r} is not a timestamp")
     if isinstance(value, int | Decimal):
-        return datetime.fromtimestamp(int(value), tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(int(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise Unmappable(f"{value!r} is not a timestamp between the years 1 and 9999") from exc
     if isinstance(value, str):
         text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
         try:
@@ -73,7 +79,10 @@ def parse_instant(value: int | str) -> datetime:
 
 def rfc3339(value: int | str) -> str:
     """A timestamp in either form as an RFC 3339 UTC string, the one form `_source.updated_at` carries."""
-    return parse_instant(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    try:
+        return parse_instant(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    except OverflowError as exc:
+        raise Unmappable(f"{value!r} is outside the years 1 to 9999") from exc
 
 
 # --- money and quantities -----------------------------------------------------------------------------------------
