@@ -36,6 +36,20 @@ class Field:
     max_items: int = 0
     computed: bool = False  # rendered by the server, never accepted on input
 
+    @property
+    def nullable(self) -> bool:
+        """Whether a record can hold null here. A field with a default always holds a value (null would be a
+        third state readers must guess at), and objects and lists are empty rather than null."""
+        return not (
+            self.required or self.computed or self.default is not None or self.kind in ("id", "object", "list")
+        )
+
+    @property
+    def accepts_null(self) -> bool:
+        """Whether a request may send null: to clear a nullable field, to empty an object or a list, or as the
+        id of a new order line (a mapped line that has no id yet)."""
+        return self.nullable or (not self.required and self.kind in ("id", "object", "list"))
+
 
 @dataclass(frozen=True)
 class Entity:

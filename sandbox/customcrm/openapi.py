@@ -135,8 +135,7 @@ def _object_schema(fields: tuple[Field, ...], mode: str, *, required: list[str],
         if mode == "input" and field.computed:
             continue
         schema = _field_schema(field, mode)
-        nullable = not field.required and not (mode == "output" and field.kind in ("id", "list", "object"))
-        nullable = nullable and not field.computed and not (mode == "input" and field.kind == "id")
+        nullable = field.accepts_null if mode == "input" else field.nullable
         properties[field.name] = _nullable(schema) if nullable else schema
     return {
         "type": "object",

@@ -120,6 +120,8 @@ def _value(field: Field, value: Any, path: str, errors: dict[str, str], *, parti
     if value is None:
         if field.required:
             errors[path] = "required; must not be null"
+        elif not field.accepts_null:
+            errors[path] = f"must not be null; leave it out to keep it ({_shape(field)})"
         if field.kind == "object":  # clearing an object clears every member
             return {f.name: None for f in field.fields}
         if field.kind == "list":
@@ -168,6 +170,14 @@ def _value(field: Field, value: Any, path: str, errors: dict[str, str], *, parti
     if reason:
         errors[path] = reason
     return value
+
+
+def _shape(field: Field) -> str:
+    if field.kind == "enum":
+        return f"one of: {', '.join(field.choices)}; new records get {field.default!r}"
+    if field.kind == "boolean":
+        return f"true or false; new records get {'true' if field.default else 'false'}"
+    return f"new records get {field.default!r}"
 
 
 def _string_problem(field: Field, value: str) -> str | None:  # noqa: PLR0911

@@ -167,6 +167,23 @@ def test_billing_address_merges_and_null_clears(api: Api, new_customer: dict[str
     assert api.patch(path, {"name": None}).json()["error"]["fields"] == {"name": "required; must not be null"}
 
 
+@pytest.mark.parametrize(
+    ("collection", "field", "default"),
+    [("customers", "status", "active"), ("orders", "status", "draft"), ("products", "taxable", True),
+     ("products", "active", True), ("users", "active", True)],
+)
+def test_fields_with_a_default_are_never_null(api: Api, collection: str, field: str, default: object) -> None:
+    refused = api.post(f"/v1/{collection}", {**new_body(collection), field: None})
+    assert refused.status_code == 422, refused.text
+    assert list(refused.json()["error"]["fields"]) == [field]
+    created = api.post(f"/v1/{collection}", new_body(collection)).json()
+    assert created[field] == default, "left out on create, the default is stored"
+    cleared = api.patch(f"/v1/{collection}/{created['id']}", {field: None})
+    assert cleared.status_code == 422, cleared.text
+    assert "must not be null" in cleared.json()["error"]["fields"][field]
+    assert api.get(f"/v1/{collection}/{created['id']}").json() == created
+
+
 def test_order_lines_keep_their_ids(api: Api) -> None:
     order = api.post("/v1/orders", {**new_body("orders"), "lines": [
         {"description": "A", "quantity": "1", "unit_price": "1"},
