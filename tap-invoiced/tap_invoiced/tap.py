@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_invoiced import streams
 
@@ -91,6 +92,27 @@ class TapInvoiced(Tap):
             description="User-Agent header to send (default: tap-invoiced/<version>).",
         ),
     ).to_dict()
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # The SDK quotes the offending value in each message ("123 is not of type 'string' in
+        # config['api_key']"), which would print a mistyped key to the log. There is no public hook for this.
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            raise ConfigValidationError(str(exc), errors=self._without_secrets(exc.errors), schema=exc.schema) from None
+        return self._without_secrets(errors)
+
+    def _without_secrets(self, errors: list[str]) -> list[str]:
+        secrets = {name: spec for name, spec in self.config_jsonschema["properties"].items() if spec.get("secret")}
+        hidden = []
+        for error in errors:
+            secret = next((name for name in secrets if error.endswith(f" in config[{name!r}]")), None)
+            if secret is None:
+                hidden.append(error)
+                continue
+            kind = " or ".join(t for t in secrets[secret].get("type", []) if t != "null")
+            hidden.append(f"config[{secret!r}] must be a non-empty {kind}; the value is secret, so it is not shown")
+        return hidden
 
     def discover_streams(self) -> list[Stream]:
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from tap_invoiced.client import PRODUCTION_URL, SANDBOX_URL, base_url
 from tests.tap_invoiced.conftest import STREAMS, InvoicedApi, tap_config
 
 EXECUTABLE = str(Path(sys.executable).with_name("tap-invoiced"))
+README = Path(__file__).resolve().parents[2] / "tap-invoiced" / "README.md"
 
 
 def run_tap(tmp_path: Path, config: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
@@ -55,13 +57,25 @@ def test_discover_lists_the_streams(seeded: InvoicedApi, tmp_path: Path) -> None
     assert invoice_schema["items"]["items"]["properties"]["unit_cost"]["type"] == ["number", "null"]
 
 
-def test_about_as_markdown(tmp_path: Path) -> None:
+def test_about_as_markdown_is_current_in_the_readme() -> None:
     done = subprocess.run([EXECUTABLE, "--about", "--format=markdown"], capture_output=True, text=True, check=False)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("# `tap-invoiced`")
+    for setting in ("api_key", "sandbox", "api_url", "start_date", "per_page", "request_timeout", "max_retries"):
+        assert f"| {setting} |" in done.stdout
     assert "| api_key | True |" in done.stdout
     assert "Items have no change filter" in done.stdout
+    # The README nests the output one heading level down, under its own "## `tap-invoiced --about ...`".
+    nested = re.sub(r"^#", "##", done.stdout.strip(), flags=re.MULTILINE)
+    assert nested in README.read_text(), "README is stale: paste `tap-invoiced --about --format=markdown`"
+
+
+def test_a_mistyped_key_is_refused_without_showing_it(tmp_path: Path) -> None:
+    done = run_tap(tmp_path, {"api_key": 98765432101234, "api_url": "http://127.0.0.1:9"})
+
+    assert done.returncode != 0
+    assert "config['api_key'] must be a non-empty string" in done.stderr
+    assert "98765432101234" not in done.stdout + done.stderr
 
 
 def test_sandbox_must_be_a_real_boolean(tmp_path: Path) -> None:
