@@ -179,6 +179,9 @@ def run_list(store: Store, query: ListQuery) -> tuple[list[dict[str, Any]], int]
     where = f" WHERE {' AND '.join(query.where)}" if query.where else ""
     total = int(store.scalar(f"SELECT COUNT(*) FROM {spec.table}{where}", query.args))  # noqa: S608
     offset = (query.page.number - 1) * query.page.size
+    if offset >= total:
+        # Past the end; also keeps absurd page numbers from overflowing SQLite's 64-bit OFFSET.
+        return [], total
     rows = store.rows(
         f"SELECT {spec.key_column}, doc FROM {spec.table}{where} "  # noqa: S608 - names come from the spec
         f"ORDER BY {order_by(spec, query.params.get('sort'))} LIMIT ? OFFSET ?",

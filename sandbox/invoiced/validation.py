@@ -25,6 +25,13 @@ FALSE_WORDS = frozenset({"0", "false", "False", "FALSE", "no", "off", ""})
 METADATA_MAX_KEYS = 10
 METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_VALUE_LENGTH = 255
+# Deeper bodies are refused rather than recursed into (PHP's own input nesting limit is 64).
+MAX_NESTING = 64
+# Amounts and quantities stay below 10^15: far beyond any real invoice, and small enough that exact
+# arithmetic stays cheap.
+MAX_DIGITS = 15
+# SQLite keeps integers in 64 bits; ids and timestamps beyond that cannot be stored or looked up.
+MAX_INTEGER = 2**63 - 1
 
 
 def unflatten(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -37,6 +44,8 @@ def unflatten(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     for key, value in pairs:
         head = key.split("[", 1)[0]
         parts = [head, *_BRACKETS.findall(key[len(head) :])] if "[" in key else [key]
+        if len(parts) > MAX_NESTING:
+            raise invalid(f"The parameter {head} is nested more than {MAX_NESTING} levels deep.", "request")
         node = root
         for depth, part in enumerate(parts):
             name = part or str(len(node))  # `[]` appends
@@ -77,17 +86,44 @@ def parse_body(request: Request) -> dict[str, Any]:
     content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
     if content_type == "application/json" or (not content_type and raw[:1] in (b"{", b"[")):
         try:
-            body = json.loads(raw, parse_float=Decimal)
+            body = json.loads(raw, parse_float=_json_number)
+        except RecursionError:
+            raise invalid(_TOO_DEEP, "request") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise invalid(f"The request body is not valid JSON: {exc}", "request") from exc
         if not isinstance(body, dict):
             raise invalid("The request body must be a JSON object.", "request")
+        if _depth(body) > MAX_NESTING:
+            raise invalid(_TOO_DEEP, "request")
         return body
     try:
         text = raw.decode()
     except UnicodeDecodeError as exc:
         raise invalid("The request body is not valid UTF-8 form data.", "request") from exc
     return _form_value(unflatten(parse_qsl(text, keep_blank_values=True)))
+
+
+_TOO_DEEP = f"The request body is nested more than {MAX_NESTING} levels deep."
+
+
+def _json_number(text: str) -> Decimal:
+    # A number like 1e999999999 is cheap to parse but makes every later int() or JSON encoding
+    # of it run for minutes; refuse it while it is still text.
+    number = Decimal(text)
+    if number.is_finite() and number.adjusted() > 20:
+        raise invalid(f"The number {text[:40]} in the request body is too large.", "request")
+    return number
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest, measured without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def read_fields(
@@ -144,6 +180,8 @@ def integer(*, nullable: bool = True, minimum: int | None = None) -> Coercer:
             raise _type_error(param, "an integer", value)
         if minimum is not None and number < minimum:
             raise invalid(f"`{param}` must be at least {minimum}.", param)
+        if abs(number) > MAX_INTEGER:
+            raise invalid(f"`{param}` is out of range: {number}.", param)
         return number
 
     return coerce
@@ -155,7 +193,8 @@ def to_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+    # The exponent check keeps int() from expanding something like 1E+999999999.
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 40 and value == int(value):
         return int(value)
     if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
         return int(value)
@@ -187,6 +226,9 @@ def decimal(*, nullable: bool = True, minimum: Decimal | None = None) -> Coercer
             raise _type_error(param, "a number", value)
         if minimum is not None and number < minimum:
             raise invalid(f"`{param}` must be at least {minimum}.", param)
+        # adjusted() is the power of ten of the leading digit; abs() would overflow on 1e999999999.
+        if number.adjusted() >= MAX_DIGITS:
+            raise invalid(f"`{param}` is out of range: {value}. Numbers must be smaller than 10^{MAX_DIGITS}.", param)
         return number
 
     return coerce

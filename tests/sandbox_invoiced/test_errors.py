@@ -70,6 +70,48 @@ def test_bad_bodies(api: Api, path: str, body: Any, param: str, message_start: s
     assert error["message"].startswith(message_start)
 
 
+@pytest.mark.usefixtures("counts")
+@pytest.mark.parametrize(
+    ("path", "body", "param", "message_start"),
+    [
+        # Once answered by a thread spinning for minutes (int() of the number while encoding it).
+        ("/customers", b'{"name": "x", "credit_limit": 1e999999999}', "request", "The number 1e999999999 in the"),
+        ("/customers", {"name": "x", "credit_limit": "1e999999999"}, "credit_limit", "`credit_limit` is out of range"),
+        ("/customers", b'{"name": "x", "metadata": {"a": 1e999999}}', "request", "The number 1e999999 in the"),
+        ("/items", {"name": "x", "unit_cost": "1e15"}, "unit_cost", "`unit_cost` is out of range: 1e15."),
+        # Once 500s: integers SQLite cannot hold.
+        ("/invoices", {"customer": 2**63}, "customer", f"No such customer: {2**63}"),
+        ("/customers", {"name": "x", "owner": 2**64}, "owner", f"`owner` is out of range: {2**64}."),
+        # Once 500s: recursion while parsing or unflattening.
+        ("/customers", b'{"name": "x", "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "request",
+         "The request body is nested more than 64 levels deep."),
+        ("/customers", b'{"name": "x", "ship_to": ' + b'{"a": ' * 70 + b"1" + b"}" * 70 + b"}", "request",
+         "The request body is nested more than 64 levels deep."),
+        ("/customers", "name=x&metadata" + "[a]" * 5000 + "=1", "request",
+         "The parameter metadata is nested more than 64 levels deep."),
+    ],
+)
+def test_out_of_range_and_deeply_nested_input(api: Api, path: str, body: Any, param: str, message_start: str) -> None:
+    if isinstance(body, bytes):
+        response = api.post(path, data=body, headers=JSON)
+    elif isinstance(body, str):
+        response = api.post(path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        response = api.post(path, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["param"] == param
+    assert response.json()["message"].startswith(message_start)
+
+
+def test_out_of_range_dates_and_deep_queries(api: Api, customer: Any, counts: None) -> None:
+    date = api.post("/invoices", json={"customer": customer.id, "date": 2**63})
+    assert (date.status_code, date.json()["param"]) == (400, "date")
+    deep = api.get("/customers?metadata" + "[a]" * 5000 + "=1")
+    assert (deep.status_code, deep.json()["param"]) == (400, "request")
+    far = api.get("/customers", params={"page": 10**17})
+    assert (far.status_code, far.json()) == (200, [])
+
+
 def test_a_bad_line_writes_nothing_at_all(api: Api, customer: Any, counts: None) -> None:
     good = {"name": "ok", "unit_cost": 1}
     for bad_line in ({"name": "no price"}, {"name": "x", "unit_cost": 1, "quantity": "two"}, "not an object"):

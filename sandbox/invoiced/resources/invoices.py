@@ -24,6 +24,7 @@ from sandbox.invoiced.resources.lines import ZERO, read_adjustments, read_lines,
 from sandbox.invoiced.resources.records import check_number_free, document, fetch, next_number, number_key
 from sandbox.invoiced.store import Store
 from sandbox.invoiced.validation import (
+    MAX_INTEGER,
     boolean,
     code,
     integer,
@@ -110,7 +111,7 @@ def _customer_id(body: dict[str, Any]) -> int:
     if raw is None:
         raise invalid("Customer missing", "customer")
     number = to_int(raw)
-    if number is None:
+    if number is None or not 1 <= number <= MAX_INTEGER:
         raise invalid(f"No such customer: {raw}", "customer")
     return number
 
