@@ -68,6 +68,53 @@ def test_patch_items_replaces_the_list(client: invoiced.Client, customer: Any) -
     assert invoice.total == 31.5
 
 
+def test_patch_a_line_by_id_alone_or_by_one_field(api: Api, customer: Any) -> None:
+    invoice = api.post(
+        "/invoices", json={"customer": customer.id, "items": [{"name": "Hour", "quantity": 2, "unit_cost": 10}]}
+    ).json()
+    line_id = invoice["items"][0]["id"]
+    path = f"/invoices/{invoice['id']}"
+    # The stored quantity and price are whole numbers; these answered 500 once.
+    kept = api.patch(path, json={"items": [{"id": line_id}]})
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["items"][0]["amount"], kept.json()["total"]) == (20, 20)
+    renamed = api.patch(path, json={"items": [{"id": line_id, "name": "Senior hour"}]})
+    assert renamed.status_code == 200, renamed.text
+    assert [(line["id"], line["name"], line["amount"]) for line in renamed.json()["items"]] == [
+        (line_id, "Senior hour", 20)
+    ]
+
+
+def test_lines_of_another_invoice_or_listed_twice_are_refused(api: Api, customer: Any) -> None:
+    mine = api.post("/invoices", json={"customer": customer.id, "items": [{"name": "a", "unit_cost": 1}]}).json()
+    theirs = api.post("/invoices", json={"customer": customer.id, "items": [{"name": "b", "unit_cost": 2}]}).json()
+    path = f"/invoices/{mine['id']}"
+    foreign = api.patch(path, json={"items": [{"id": theirs["items"][0]["id"], "quantity": 5}]})
+    assert foreign.status_code == 400
+    assert foreign.json()["param"] == "items"
+    assert "no line item with ID" in foreign.json()["message"]
+    line_id = mine["items"][0]["id"]
+    twice = api.patch(path, json={"items": [{"id": line_id}, {"id": line_id, "quantity": 5}]})
+    assert twice.status_code == 400, twice.text
+    assert twice.json() == {
+        "type": "invalid_request",
+        "message": f"Invalid line item items[1]: line item ID {line_id} is listed twice.",
+        "param": "items",
+    }
+    assert api.get(path).json() == mine
+    assert api.get(f"/invoices/{theirs['id']}").json() == theirs
+
+
+def test_big_amounts_stay_exact(api: Api, customer: Any) -> None:
+    price = "999999999999999.99"  # the largest amount allowed, times itself, needs more than 28 digits
+    response = api.post(
+        "/invoices", json={"customer": customer.id, "items": [{"name": "x", "quantity": price, "unit_cost": price}]}
+    )
+    assert response.status_code == 201, response.text
+    # 999999999999999.99^2 = 999999999999999980000000000000.0001, to the cent; whole, so sent as an exact integer.
+    assert response.json()["total"] == 999_999_999_999_999_980_000_000_000_000
+
+
 def test_customer_is_required_and_must_exist(client: invoiced.Client) -> None:
     with pytest.raises(invoiced.errors.InvalidRequestError) as missing:
         client.Invoice.create(items=[{"name": "x", "unit_cost": 1}])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
 from sandbox.invoiced.errors import ApiError, invalid
@@ -11,6 +11,9 @@ from sandbox.invoiced.validation import boolean, decimal, integer, metadata, rea
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
+# Inputs stay below 10^15, so products and sums of many lines need ~35 digits; the default 28 would
+# round them or refuse to quantize.
+MONEY = Context(prec=60, rounding=ROUND_HALF_UP)
 
 LINE_FIELDS = {
     "id": integer(nullable=True),
@@ -33,7 +36,7 @@ NewId = Callable[[], int]
 
 
 def money(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount.quantize(CENT, context=MONEY)
 
 
 def _entries(raw: Any, param: str) -> list[dict[str, Any]]:
@@ -58,12 +61,16 @@ def read_lines(
         line_id = fields.pop("id", None)
         if line_id is not None and line_id not in by_id:
             raise invalid(f"Invalid line item items[{index}]: no line item with ID {line_id} on this invoice.", "items")
+        if line_id is not None and any(line["id"] == line_id for line in lines):
+            raise invalid(f"Invalid line item items[{index}]: line item ID {line_id} is listed twice.", "items")
         base = by_id[line_id] if line_id is not None else _new_line(fields, find_item, index)
         line = {**base, **fields}
         if line.get("unit_cost") is None:
             raise invalid(f"Invalid line item items[{index}]: unit_cost missing", "items")
         line["id"] = line_id if line_id is not None else new_id()
-        line["amount"] = money(line["quantity"] * line["unit_cost"])
+        # Stored lines come back with whole numbers as int; Decimal keeps the product exact either way.
+        with localcontext(MONEY):
+            line["amount"] = money(Decimal(line["quantity"]) * Decimal(line["unit_cost"]))
         lines.append(line)
     return lines
 
@@ -89,9 +96,12 @@ def read_adjustments(raw: Any, kind: str, new_id: NewId) -> list[dict[str, Any]]
     key = "taxes" if kind == "tax" else "discounts"
     adjustments = []
     for index, entry in enumerate(_entries(raw, key)):
-        amount = decimal(nullable=False, minimum=ZERO)(entry.get("amount"), "amount") if "amount" in entry else None
-        if amount is None:
+        if "amount" not in entry:
             raise invalid(f"Invalid {kind} {key}[{index}]: amount missing", key)
+        try:
+            amount = decimal(nullable=False, minimum=ZERO)(entry["amount"], "amount")
+        except ApiError as exc:
+            raise invalid(f"Invalid {kind} {key}[{index}]: {exc.message}", key) from None
         reference = "coupon" if kind == "discount" else "tax_rate"
         adjustment = {"id": new_id(), "object": kind, "amount": money(amount), reference: None}
         if kind == "discount":
@@ -102,12 +112,15 @@ def read_adjustments(raw: Any, kind: str, new_id: NewId) -> list[dict[str, Any]]
 
 def totals(invoice: dict[str, Any]) -> None:
     """Set subtotal, total and balance from the lines and adjustments."""
-    subtotal = sum((line["amount"] for line in invoice["items"]), ZERO)
-    discounts = sum((d["amount"] for d in invoice["discounts"]), ZERO)
-    taxes = sum((t["amount"] for t in invoice["taxes"]), ZERO)
-    total = money(subtotal - discounts + taxes)
+    with localcontext(MONEY):
+        subtotal = sum((Decimal(line["amount"]) for line in invoice["items"]), ZERO)
+        discounts = sum((Decimal(d["amount"]) for d in invoice["discounts"]), ZERO)
+        taxes = sum((Decimal(t["amount"]) for t in invoice["taxes"]), ZERO)
+        total = money(subtotal - discounts + taxes)
     if total < 0:
-        raise invalid(f"The invoice total cannot be negative ({total}); lower the discounts.", "discounts")
+        raise invalid(
+            f"The invoice total cannot be negative ({total}); check the line amounts and the discounts.", "total"
+        )
     invoice["subtotal"] = money(subtotal)
     invoice["total"] = total
     invoice["balance"] = ZERO if invoice["paid"] or invoice["voided"] else total
