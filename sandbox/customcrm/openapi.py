@@ -41,9 +41,12 @@ The contract a CRM exposes so the Customcrm ⇄ Invoiced connector can sync it. 
 - **Lists** are ordered by (`updated_at`, `id`) and paged with an opaque keyset cursor (`next_cursor`, null on
   the last page). A record changed during a walk comes again later in its newer version; none is skipped and
   no older version ever follows a newer one. `updated_since` is inclusive. A cursor only continues the query
-  that produced it: repeat the same filters with it.
+  that produced it: repeat the same filters with it. A cursor stays valid at least 24 hours, across restarts
+  (the reference service's never expire); past that, restart with `updated_since` = the last `updated_at` seen.
 - **Deletes are soft**: `DELETE` sets `deleted_at`; lists show deleted records only with `include_deleted=true`;
   `GET /v1/{collection}/{id}` still returns them (200, `deleted_at` set). Deleted records cannot be changed (410).
+  Tombstones stay listable at least 30 days after `deleted_at` (the reference service keeps them forever); a
+  reader offline for longer must re-read in full with `include_deleted=true`.
 - **Concurrency**: `If-Match: "<version>"` on PATCH and DELETE; a stale version answers 412 with
   `current_version`. Responses carrying a record send its version as `ETag`.
 - **Idempotent creates**: POST with `Idempotency-Key` replays the first answer for the same key and body;
@@ -258,12 +261,13 @@ def _parameters() -> dict[str, Schema]:
         "Limit": {"name": "limit", "in": "query", "description": "Page size.",
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
         "Cursor": {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 2000},
-                   "description": "`next_cursor` of the previous page; send the same filters with it."},
+                   "description": "`next_cursor` of the previous page; send the same filters with it. "
+                   "Valid at least 24 hours, across restarts."},
         "UpdatedSince": {"name": "updated_since", "in": "query", "schema": {"type": "string", "format": "date-time"},
                          "description": "Only records with updated_at >= this instant (inclusive)."},
         "IncludeDeleted": {"name": "include_deleted", "in": "query",
                            "schema": {"type": "boolean", "default": False},
-                           "description": "Also return soft-deleted records (deleted_at set)."},
+                           "description": "Also return soft-deleted records (deleted_at set), kept at least 30 days."},
         "ExternalId": {
             "name": "external_id", "in": "query", "style": "deepObject", "explode": True,
             "description": "Look-up by external id, e.g. `external_id[invoiced]=15444` (exact match).",

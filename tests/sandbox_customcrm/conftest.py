@@ -56,10 +56,9 @@ class Api:
     def delete(self, path: str, **headers: str) -> requests.Response:
         return self.request("DELETE", path, headers=_headers(headers))
 
-    def walk(self, collection: str, **params: Any) -> list[dict[str, Any]]:
-        """Every record of a list query, following next_cursor to the end."""
+    def walk(self, collection: str, cursor: str | None = None, **params: Any) -> list[dict[str, Any]]:
+        """Every record of a list query, following next_cursor to the end (from `cursor` when given)."""
         records: list[dict[str, Any]] = []
-        cursor = None
         while True:
             page = self.get(f"/v1/{collection}", **params, **({"cursor": cursor} if cursor else {}))
             assert page.status_code == 200, page.text

@@ -31,6 +31,8 @@ def test_the_same_seed_gives_the_same_data_and_the_database_file_keeps_it(
     with start_sandbox("customcrm", *args, "--db", db) as first:
         seeded = snapshot(Api(first.url))
         Api(first.url).patch("/v1/customers/cus_1", {"notes": "kept across restarts"})
+        Api(first.url).delete("/v1/products/prd_2")
+        first_page = Api(first.url).get("/v1/orders", limit=5).json()
     with start_sandbox("customcrm", *args) as second:
         assert snapshot(Api(second.url)) == seeded
     with start_sandbox("customcrm", *args[:-1], "6") as other:
@@ -39,6 +41,12 @@ def test_the_same_seed_gives_the_same_data_and_the_database_file_keeps_it(
         api = Api(restarted.url)
         assert api.get("/v1/customers/cus_1").json()["notes"] == "kept across restarts"
         assert len(api.walk("customers")) == 12, "a database that holds data is not seeded again"
+        rest = api.walk("orders", limit=5, cursor=first_page["next_cursor"])
+        assert [o["id"] for o in first_page["data"] + rest] == [o["id"] for o in seeded["orders"]], (
+            "a cursor outlives a restart"
+        )
+        tombstones = [p["id"] for p in api.walk("products", include_deleted="true") if p["deleted_at"]]
+        assert tombstones == ["prd_2"], "a tombstone outlives a restart"
 
     assert [len(seeded[c]) for c in ("users", "products", "customers", "orders")] == [2, 5, 12, 24]
     users = {u["id"] for u in seeded["users"]}
