@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +22,17 @@ class Call:
     path_params: dict[str, str] = field(default_factory=dict)
     now: int = field(default_factory=lambda: int(time.time()))
     _body: dict[str, Any] | None = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One write, with `now` read once the store's lock is held.
+
+        Read before, a write that waited behind another could stamp an older `updated_at` than the
+        one committed ahead of it, and a reader polling `updated_after` would never see it.
+        """
+        with self.store.transaction() as store:
+            self.now = int(time.time())
+            yield store
 
     def body(self) -> dict[str, Any]:
         if self._body is None:

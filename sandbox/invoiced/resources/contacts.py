@@ -81,7 +81,7 @@ def _owned(store: Store, customer_id: int, contact_id: int) -> dict[str, Any]:
 def create(call: Call) -> Response:
     customer_id = call.id_param("customer_id", "Customer")
     fields = read_contact(call.body())
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         fetch(store, "customers", customer_id, "Customer")
         return Response(201, insert(store, customer_id, fields, call.now))
 
@@ -97,7 +97,7 @@ def update(call: Call) -> Response:
     customer_id = call.id_param("customer_id", "Customer")
     contact_id = call.id_param("id", MODEL)
     fields = read_contact(call.body())
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         fetch(store, "customers", customer_id, "Customer")
         before = _owned(store, customer_id, contact_id)
         after = {**before, **fields, "updated_at": call.now}
@@ -109,7 +109,7 @@ def update(call: Call) -> Response:
 def delete(call: Call) -> Response:
     customer_id = call.id_param("customer_id", "Customer")
     contact_id = call.id_param("id", MODEL)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         fetch(store, "customers", customer_id, "Customer")
         contact = _owned(store, customer_id, contact_id)
         store.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))

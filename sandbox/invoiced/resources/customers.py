@@ -118,7 +118,7 @@ def insert(store: Store, fields: dict[str, Any], now: int) -> dict[str, Any]:
 
 def create(call: Call) -> Response:
     fields = read_fields(call.body(), FIELDS, model=MODEL, blocked=READ_ONLY)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         return Response(201, insert(store, fields, call.now))
 
 
@@ -129,7 +129,7 @@ def retrieve(call: Call) -> Response:
 def update(call: Call) -> Response:
     customer_id = call.id_param("id", MODEL)
     fields = read_fields(call.body(), FIELDS, model=MODEL, blocked=READ_ONLY)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         before = fetch(store, "customers", customer_id, MODEL)
         if "number" in fields:
             fields["number"] = fields["number"].strip()
@@ -145,7 +145,7 @@ def update(call: Call) -> Response:
 
 def delete(call: Call) -> Response:
     customer_id = call.id_param("id", MODEL)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         customer = fetch(store, "customers", customer_id, MODEL)
         if store.scalar("SELECT 1 FROM invoices WHERE customer = ? LIMIT 1", (customer_id,)):
             raise invalid("Customers with transactions cannot be deleted")

@@ -210,7 +210,7 @@ def _refuse_payment_applied(invoice: dict[str, Any]) -> None:
 
 def create(call: Call) -> Response:
     body = call.body()
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         return Response(201, insert(store, body, call.now))
 
 
@@ -224,7 +224,7 @@ def update(call: Call) -> Response:
     invoice_id = call.id_param("id", MODEL)
     body = call.body()
     fields = read_fields(body, FIELDS, model=MODEL, blocked=READ_ONLY)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         before = fetch(store, "invoices", invoice_id, MODEL)
         _refuse_locked(before, fields)
         if "number" in fields:
@@ -251,13 +251,13 @@ def void_invoice(store: Store, invoice_id: int, now: int) -> dict[str, Any]:
 
 def void(call: Call) -> Response:
     invoice_id = call.id_param("id", MODEL)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         return Response(200, void_invoice(store, invoice_id, call.now))
 
 
 def delete(call: Call) -> Response:
     invoice_id = call.id_param("id", MODEL)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         invoice = fetch(store, "invoices", invoice_id, MODEL)
         _refuse_payment_applied(invoice)
         store.execute("DELETE FROM invoices WHERE id = ?", (invoice_id,))

@@ -100,7 +100,7 @@ def insert(store: Store, fields: dict[str, Any], now: int) -> dict[str, Any]:
 
 def create(call: Call) -> Response:
     fields = read_fields(call.body(), FIELDS, model=MODEL)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         return Response(201, insert(store, fields, call.now))
 
 
@@ -119,7 +119,7 @@ def update(call: Call) -> Response:
     item_id = call.text_param("id")
     body = {k: v for k, v in call.body().items() if k not in CREATE_ONLY}
     fields = read_fields(body, FIELDS, model=MODEL)
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         current = live(store, item_id)
         if current is None:
             raise not_found(MODEL, item_id)
@@ -131,7 +131,7 @@ def update(call: Call) -> Response:
 
 def delete(call: Call) -> Response:
     item_id = call.text_param("id")
-    with call.store.transaction() as store:
+    with call.transaction() as store:
         current = live(store, item_id)
         if current is None:
             raise not_found(MODEL, item_id)
