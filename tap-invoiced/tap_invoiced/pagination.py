@@ -86,6 +86,8 @@ class ReverseWalk(Walk):
 
     Removals only move a record towards lower pages, which are still to come. Records added after the count
     land beyond it (the list must be sorted so that additions go to the end) and are not read by this walk.
+    The sort must not be a lone `id` term: under it Invoiced pages by a cursor cached from the previous
+    page and refuses a jump to an offset of 10 000 or more ("You must retrieve all preceding page numbers").
     """
 
     def __init__(self, path: str, params: Mapping[str, Any], per_page: int) -> None:
@@ -111,7 +113,7 @@ class KeysetWalk(Walk):
     whole seconds, so records of second `T` beyond this page are only reachable that way (the ones already
     read come back and are dropped by the caller). When all `per_page` records of a page share second `T`,
     moving the cursor cannot help; then second `T` is read on its own with `updated_after=T-1` and
-    `updated_before=T+1`, sorted by id, as a `ReverseWalk`: a record that is edited or deleted meanwhile
+    `updated_before=T+1`, in id order, as a `ReverseWalk`: a record that is edited or deleted meanwhile
     leaves the second (an edit gives it a later second, which this walk reaches later), so the second only
     shrinks, which a reverse read survives. A second still in progress on the server could still grow, so
     the walk stops there instead; the next run starts below that second and reads the rest.
@@ -154,7 +156,7 @@ class KeysetWalk(Walk):
         params = (
             ("updated_after", second - 1),
             ("updated_before", second + 1),
-            ("sort", "id asc"),
+            ("sort", SORT_BY_UPDATE),  # by id within the second; never a lone id sort (see ReverseWalk)
             ("per_page", per_page),
         )
         return Step(self._path, params, kind=kind, second=second, page=page)

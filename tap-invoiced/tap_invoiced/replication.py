@@ -101,7 +101,7 @@ class EventSourcedStream(IncrementalStream):
     def _everything(self, state: dict[str, Any], context: Context | None) -> Iterator[dict[str, Any]]:
         """First run: one list per customer. Changes made meanwhile come again from events next run."""
         started: int | None = None
-        customers = ReverseWalk("/customers", BY_ID, self.per_page)
+        customers = ReverseWalk("/customers", BY_CREATION, self.per_page)
         for customer in self.walk(customers, context):
             if started is None:
                 started = self.server_time()

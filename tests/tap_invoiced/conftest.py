@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
@@ -25,6 +27,7 @@ class InvoicedApi:
     """A plain requests client for the sandbox: the test's own view of the truth, and its edits."""
 
     url: str
+    log: Callable[[], str] = str  # the sandbox's request log, when started with --verbose
     session: requests.Session = field(default_factory=requests.Session)
 
     def __post_init__(self) -> None:
@@ -130,6 +133,25 @@ def seeded(start_sandbox: Callable[..., Any]) -> Iterator[InvoicedApi]:
 
 @pytest.fixture(scope="module")
 def invoiced(start_sandbox: Callable[..., Any]) -> Iterator[InvoicedApi]:
-    """A seeded sandbox for one test module that edits records."""
-    with start_sandbox("invoiced", "--api-key", KEY, "--seed-customers", str(SEED_CUSTOMERS), "--seed", "9") as sb:
-        yield InvoicedApi(sb.url)
+    """A seeded sandbox for one test module that edits records; its request log is kept."""
+    args = ("--api-key", KEY, "--seed-customers", str(SEED_CUSTOMERS), "--seed", "9", "--verbose")
+    with start_sandbox("invoiced", *args) as sb:
+        yield InvoicedApi(sb.url, log=sb.log)
+
+
+def pages_out_of_order(log: str) -> list[str]:
+    """Requests real Invoiced refuses once the offset reaches 10 000: a page after the first under a lone
+    primary-key sort (explicit, or the default when `sort` is absent), unless the page before it was read
+    first (Invoiced pages such lists by a cursor it caches from the previous page)."""
+    fetched: set[tuple[str, int]] = set()
+    refused: list[str] = []
+    for target in re.findall(r'"GET (\S+) HTTP/1\.1" 200', log):
+        parts = urlsplit(target)
+        query = parse_qsl(parts.query)
+        page = int(dict(query).get("page", 1))
+        same_list = parts.path + "?" + urlencode(sorted((k, v) for k, v in query if k != "page"))
+        lone_id_sort = dict(query).get("sort", "id asc") in ("id asc", "id desc")
+        if lone_id_sort and page > 1 and (same_list, page - 1) not in fetched:
+            refused.append(target)
+        fetched.add((same_list, page))
+    return refused

@@ -10,7 +10,7 @@ from typing import Any
 from tests.tap_invoiced.conftest import KEY, InvoicedApi, sync, tap_config
 
 # The contacts read lists the customers (one page here) before reading their contacts; the sandbox logs it.
-LISTED = '"GET /customers?sort=id+asc&per_page=100&page=1 '
+LISTED = '"GET /customers?sort=created_at+asc%2Cid+asc&per_page=100&page=1 '
 
 
 def test_customer_deleted_during_the_first_contacts_read(start_sandbox: Callable[..., Any]) -> None:
