@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import invoiced
 import pytest
 
@@ -75,3 +77,14 @@ def test_items_emit_no_events(api: Api) -> None:
     api.patch(f"/items/{identifier}", json={"name": "Still silent"})
     api.delete(f"/items/{identifier}")
     assert api.total("/events") == before
+
+
+def test_delete_stamps_updated_at_on_the_archived_version(client: invoiced.Client, api: Api) -> None:
+    identifier = item_id("stamped")
+    created = client.Item.create(id=identifier, name="Stamped")
+    while int(time.time()) <= created.updated_at:  # let the clock reach the next second, so a stamp shows
+        time.sleep(0.05)
+    assert api.delete(f"/items/{identifier}").status_code == 204
+    archived = api.get("/items", params={"filter[id]": identifier, "archived": 1}).json()
+    assert [i["updated_at"] > created.updated_at for i in archived] == [True]
+    assert api.get(f"/items/{identifier}").json()["updated_at"] == archived[0]["updated_at"]

@@ -135,7 +135,12 @@ def delete(call: Call) -> Response:
         current = live(store, item_id)
         if current is None:
             raise not_found(MODEL, item_id)
-        store.execute("UPDATE items SET archived = 1 WHERE pk = ?", (current[0],))
+        # The backend archives by saving the item, and every save stamps updated_at.
+        pk, item = current
+        archived = {**item, "updated_at": call.now}
+        store.execute(
+            "UPDATE items SET archived = 1, updated_at = ?, doc = ? WHERE pk = ?", (call.now, dump(archived), pk)
+        )
     return Response(204)
 
 
