@@ -17,6 +17,11 @@ from tests.transforms.strategies import EDGE_DATES, ZONES, dates, decimals, skus
 
 OSLO = ZoneInfo("Europe/Oslo")
 NEW_YORK = ZoneInfo("America/New_York")
+# Days that do not exist in a zone (it crossed the date line), found by scanning every zone from 1970 to 2040.
+SKIPPED_DAYS = {
+    ("Pacific/Kwajalein", "1993-08-21"), ("Pacific/Kiritimati", "1994-12-31"), ("Pacific/Kanton", "1994-12-31"),
+    ("Pacific/Apia", "2011-12-30"), ("Pacific/Fakaofo", "2011-12-30"),
+}
 
 
 # --- dates ---------------------------------------------------------------------------------------------------------
@@ -68,13 +73,24 @@ def test_a_timestamp_without_offset_is_refused() -> None:
 @example(date(2024, 3, 10), "America/New_York")
 @example(date(2024, 11, 3), "America/New_York")
 @example(date(2024, 9, 8), "America/Santiago")  # DST starts at midnight there: midnight does not exist
+@example(date(1994, 12, 31), "Pacific/Kiritimati")  # the zone skipped that day: refused, never moved
 def test_a_date_survives_any_number_of_round_trips(day: date, zone_name: str) -> None:
     zone = ZoneInfo(zone_name)
     text = day.isoformat()
+    if (zone_name, text) in SKIPPED_DAYS:
+        with pytest.raises(Unmappable, match="does not exist in the business time zone"):
+            values.date_to_unix(text, zone)
+        return
     for _ in range(3):
         stamp = values.date_to_unix(text, zone)
         text = values.unix_to_date(values.rfc3339(stamp), zone)  # as tap-invoiced hands it over
         assert text == day.isoformat()
+
+
+@pytest.mark.parametrize(("zone_name", "day"), sorted(SKIPPED_DAYS))
+def test_a_day_the_business_zone_skipped_is_refused_with_the_zone(zone_name: str, day: str) -> None:
+    with pytest.raises(Unmappable, match=f"{day} does not exist in the business time zone {zone_name}"):
+        values.date_to_unix(day, ZoneInfo(zone_name))
 
 
 @given(st.integers(min_value=86_400, max_value=7_258_118_400), zones)

@@ -45,7 +45,12 @@ def date_to_unix(value: str, zone: ZoneInfo) -> int:
         day = date.fromisoformat(value)
     except ValueError as exc:
         raise Unmappable(f"{value!r} is not a real calendar date") from exc
-    return int(datetime.combine(day, BUSINESS_TIME_OF_DAY, tzinfo=zone).timestamp())
+    stamp = int(datetime.combine(day, BUSINESS_TIME_OF_DAY, tzinfo=zone).timestamp())
+    if unix_to_date(stamp, zone) != value:
+        # Zones that jumped across the date line skipped a whole day (Pacific/Apia 2011-12-30): its noon reads back
+        # as the next day, so carrying it would silently move the date.
+        raise Unmappable(f"{value} does not exist in the business time zone {zone.key}: that day was skipped there")
+    return stamp
 
 
 def unix_to_date(value: int | str, zone: ZoneInfo) -> str:
