@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 DELETED_AT = "deleted_at"
+EXPANDED_IN_EVENTS = ("customer",)
 
 
 @lru_cache(maxsize=8192)  # many records share a second; formatting is the expensive part
@@ -51,9 +52,22 @@ def _nested(entry: Any) -> Any:
     return entry
 
 
+def snapshot(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The object an event carries, in the shape its list endpoint gives it.
+
+    Invoiced stores event objects with references expanded (an invoice's or a contact's `customer` is the
+    whole customer there, but its id in lists), so they are collapsed back to the id.
+    """
+    row = dict(event["data"]["object"])
+    for name in EXPANDED_IN_EVENTS:
+        if isinstance(row.get(name), Mapping):
+            row[name] = row[name].get("id")
+    return row
+
+
 def tombstone(event: Mapping[str, Any]) -> dict[str, Any]:
     """A deleted record: its last snapshot from the `*.deleted` event, stamped with the time of deletion.
 
     `updated_at` becomes the deletion time too, so "newest `updated_at` wins" also lets the delete win.
     """
-    return {**event["data"]["object"], DELETED_AT: event["timestamp"], "updated_at": event["timestamp"]}
+    return {**snapshot(event), DELETED_AT: event["timestamp"], "updated_at": event["timestamp"]}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tap_invoiced.bookmarks import EVENTS, RECENT, EventCursor, RecentlyEmitted
 from tap_invoiced.client import InvoicedStream
 from tap_invoiced.pagination import KeysetWalk, PageWalk, ReverseWalk
-from tap_invoiced.records import DELETED_AT, shaped, tombstone, unix_seconds
+from tap_invoiced.records import DELETED_AT, shaped, snapshot, tombstone, unix_seconds
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -119,7 +119,7 @@ class EventSourcedStream(IncrementalStream):
         for event in self.walk(PageWalk("/events", query, self.per_page), context):
             if cursor.admit(event):
                 deleted = event["type"].endswith(".deleted")
-                row = tombstone(event) if deleted else {**event["data"]["object"], DELETED_AT: None}
+                row = tombstone(event) if deleted else {**snapshot(event), DELETED_AT: None}
                 newest[row["id"]] = (event["id"], row)
         for _, row in sorted(newest.values(), key=lambda entry: entry[0]):
             yield row
