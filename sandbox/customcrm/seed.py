@@ -1,7 +1,8 @@
 """Deterministic seed data: the same (customers, seed) always gives the same records and ids.
 
-Scale follows the customer count: one user per 25 customers (at least 2), one product per 4 customers
-(at least 5), two orders per customer, each with 1 to 5 lines.
+Scale follows the customer count: one user per 10 customers (at least 3, so orders are spread over a
+sales team, not one or two people), one product per 4 customers (at least 5), two orders per customer,
+each with 1 to 5 lines.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def seed(store: Store, *, customers: int, seed_value: int = 0) -> None:
     names = SeedNames(seed_value)
     rng = names.rng
     with store.batch():
-        user_ids = [_create(store, USERS, _user(names, i)) for i in range(max(2, customers // 25))]
+        user_ids = [_create(store, USERS, _user(names, i)) for i in range(max(3, customers // 10))]
         products = [_product(names, i) for i in range(max(5, customers // 4))]
         product_ids = [_create(store, PRODUCTS, p) for p in products]
         customer_rows = [_customer(names, i) for i in range(customers)]

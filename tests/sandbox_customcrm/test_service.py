@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import SandboxStarter
-from tests.sandbox_customcrm.conftest import TOKEN, Api
+from tests.sandbox_customcrm.conftest import SEED_CUSTOMERS, TOKEN, Api
 
 VOLATILE = ("created_at", "updated_at")
 
@@ -48,13 +48,21 @@ def test_the_same_seed_gives_the_same_data_and_the_database_file_keeps_it(
         tombstones = [p["id"] for p in api.walk("products", include_deleted="true") if p["deleted_at"]]
         assert tombstones == ["prd_2"], "a tombstone outlives a restart"
 
-    assert [len(seeded[c]) for c in ("users", "products", "customers", "orders")] == [2, 5, 12, 24]
+    assert [len(seeded[c]) for c in ("users", "products", "customers", "orders")] == [3, 5, 12, 24]
     users = {u["id"] for u in seeded["users"]}
     customers = {c["id"] for c in seeded["customers"]}
     for order in seeded["orders"]:
         assert 1 <= len(order["lines"]) <= 5
         assert order["owner_user_id"] in users
         assert order["customer_id"] in customers
+
+
+def test_the_seeded_sales_team_grows_with_the_customers_and_owns_the_orders(api: Api) -> None:
+    users = api.walk("users", limit=1000, include_deleted="true")
+    team = {u["id"] for u in users if u["email"].endswith("@sales.example.com")}  # test users use another domain
+    assert len(team) == SEED_CUSTOMERS // 10
+    owners = {o["owner_user_id"] for o in api.walk("orders", limit=1000, include_deleted="true")}
+    assert team <= owners, "every seeded user owns orders"
 
 
 @pytest.mark.parametrize(
