@@ -1,17 +1,13 @@
-"""Everything HTTP about Customcrm, in one place: base URL, bearer auth, keyset paging, retries, error policy.
+"""The one base stream: everything HTTP about reading Customcrm (base URL, bearer auth, requests, retries, paging).
 
-The error policy (`ERROR_POLICY`, `classify`, `describe_error`) and the retry waits (`retry_waits`) are plain
-functions of a status or a response, so a Customcrm target can apply the very same rules to its writes.
+What it decides with lives beside it: the error policy in `errors.py`, the page format and cursor in
+`pagination.py`, the bookmark's emitted set in `bookmark.py`.
 """
 
 from __future__ import annotations
 
-import json
-import random
-from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Generator, Iterable, Mapping
 from datetime import timezone
-from decimal import Decimal
 from functools import cached_property
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -21,109 +17,18 @@ import requests
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_customcrm.bookmark import EmittedAtBookmark
+from tap_customcrm.errors import OTHER_CLIENT_ERROR, classify, describe_error, retry_waits
+from tap_customcrm.pagination import KeysetPaginator, read_page
 
 if TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
 
-MAX_RETRY_WAIT_SECONDS = 60.0
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What to do about one error status, and why (the reason ends up in the error message)."""
-
-    retriable: bool
-    reason: str
-
-
-ERROR_POLICY: Mapping[int, Verdict] = {
-    400: Verdict(retriable=False, reason="the request is malformed; this is a bug in the client"),
-    401: Verdict(retriable=False, reason="the API token is missing or wrong: check the api_token setting"),
-    403: Verdict(retriable=False, reason="the API token may not do this: grant its user access"),
-    404: Verdict(retriable=False, reason="no such resource: check that api_url is the service root (no /v1)"),
-    408: Verdict(retriable=True, reason="the server timed out waiting for the request"),
-    409: Verdict(retriable=False, reason="the request conflicts with the current state of the record"),
-    412: Verdict(retriable=False, reason="the record changed since it was read (If-Match): read it again"),
-    422: Verdict(retriable=False, reason="the server rejected the request as invalid (see fields)"),
-    429: Verdict(retriable=True, reason="rate limited: waiting before the next try"),
-}
-SERVER_ERROR = Verdict(retriable=True, reason="server error, usually transient")
-OTHER_CLIENT_ERROR = Verdict(retriable=False, reason="the server refused the request; retrying cannot help")
-
-
-def classify(status: int) -> Verdict | None:
-    """The verdict on an HTTP status: None for success, else retriable or fatal with a reason."""
-    if status < 400:
-        return None
-    if status in ERROR_POLICY:
-        return ERROR_POLICY[status]
-    return SERVER_ERROR if status >= 500 else OTHER_CLIENT_ERROR
-
-
-def describe_error(response: requests.Response, verdict: Verdict) -> str:
-    """`GET /v1/orders -> 422 invalid: message (fields: a: why) -- reason`; never headers, never the query."""
-    request = response.request
-    path = urlsplit(request.url or "").path
-    text = f"{request.method} {path} -> {response.status_code}"
-    error = _error_body(response)
-    if error is None:
-        text += f" {response.reason}"
-    else:
-        text += f" {error.get('code', 'error')}: {error.get('message', '')}".rstrip()
-        fields = error.get("fields")
-        if isinstance(fields, dict) and fields:
-            text += " (fields: " + "; ".join(f"{name}: {why}" for name, why in fields.items()) + ")"
-    return f"{text} -- {verdict.reason}"
-
-
-def _error_body(response: requests.Response) -> dict[str, Any] | None:
-    """The contract's `{"error": {"code", "message", "fields"}}`, or None when the body is something else."""
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return None
-    return error if isinstance(error, dict) else None
-
-
-def retry_waits(base_seconds: float) -> Generator[float, BaseException | None, None]:
-    """Exponential backoff with full jitter; a Retry-After header is a floor. Receives each failure."""
-    failure = yield 0.0  # `backoff` primes the generator before the first failure
-    ceiling = base_seconds
-    while True:
-        wait = random.uniform(0, min(ceiling, MAX_RETRY_WAIT_SECONDS))
-        failure = yield max(wait, _retry_after_seconds(failure))
-        ceiling *= 2
-
-
-def _retry_after_seconds(failure: BaseException | None) -> float:
-    response = getattr(failure, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return min(float(value), MAX_RETRY_WAIT_SECONDS) if value else 0.0
-    except ValueError:  # an HTTP date instead of seconds: fall back to our own backoff
-        return 0.0
-
-
-class KeysetPaginator(BaseAPIPaginator[str | None]):
-    """Follows the contract's opaque `next_cursor` until it is null."""
-
-    def __init__(self, read_page: Callable[[requests.Response], Mapping[str, Any]]) -> None:
-        super().__init__(None)
-        self._read_page = read_page
-
-    def get_next(self, response: requests.Response) -> str | None:
-        return self._read_page(response).get("next_cursor")
-
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        # An empty page with a cursor is legal under the contract: trust the cursor, not the page size.
-        return self.get_next(response) is not None
 
 
 class CustomcrmStream(RESTStream[str | None]):
@@ -213,7 +118,7 @@ class CustomcrmStream(RESTStream[str | None]):
     def _read_page(self, response: requests.Response) -> Mapping[str, Any]:
         """Decode a page once for both the records and the paginator."""
         if response is not self._page_response:
-            self._page_response, self._page = response, _decode_page(response)
+            self._page_response, self._page = response, read_page(response)
         return self._page
 
     # Incremental reads: `updated_since` is inclusive, so records at the bookmark come again.
@@ -239,22 +144,3 @@ class CustomcrmStream(RESTStream[str | None]):
                 self.logger.warning("Fields %s are not in this tap's %s schema; dropped", sorted(unknown), self.name)
             row = {name: value for name, value in row.items() if name in self._properties}
         return row
-
-
-def _decode_page(response: requests.Response) -> dict[str, Any]:
-    """The contract's list body `{"data": [...], "next_cursor": str | null}`, or a fatal error saying why not."""
-    try:
-        page = json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        msg = (
-            f"{response.request.method} {urlsplit(response.url).path} answered {response.status_code} "
-            f"with a body that is not JSON ({exc}); is api_url a Customcrm service?"
-        )
-        raise FatalAPIError(msg) from exc
-    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-        msg = (
-            f"{response.request.method} {urlsplit(response.url).path} answered a body without a `data` list; "
-            "is api_url a Customcrm service?"
-        )
-        raise FatalAPIError(msg)
-    return page
