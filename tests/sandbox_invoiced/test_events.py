@@ -13,6 +13,12 @@ def events_of(api: Api, kind: str, object_id: int) -> list[dict[str, Any]]:
     return api.get("/events", params={"related_to": f"{kind},{object_id}", "type": kind}).json()
 
 
+def without_stamp(previous: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """`previous` without updated_at, which is there (with its old value) only if the second changed."""
+    assert previous.get("updated_at", before["updated_at"]) == before["updated_at"]
+    return {k: v for k, v in previous.items() if k != "updated_at"}
+
+
 def test_customer_lifecycle_events(client: invoiced.Client, api: Api) -> None:
     customer = client.Customer.create(name=unique("Evented"), city="Oslo")
     customer.city = "Bergen"
@@ -25,7 +31,7 @@ def test_customer_lifecycle_events(client: invoiced.Client, api: Api) -> None:
     assert [e["type"] for e in recorded] == ["customer.deleted", "customer.updated", "customer.created"]
     assert recorded[0]["id"] > recorded[1]["id"] > recorded[2]["id"]  # newest first
     deleted, updated, created = recorded
-    assert updated["data"]["previous"] == {"city": "Oslo", "email": None}
+    assert without_stamp(updated["data"]["previous"], created["data"]["object"]) == {"city": "Oslo", "email": None}
     assert updated["data"]["object"]["city"] == "Bergen"
     assert "previous" not in created["data"]
     assert deleted["data"]["object"]["id"] == customer.id
@@ -42,7 +48,9 @@ def test_invoice_and_contact_events_relate_to_the_customer(client: invoiced.Clie
         "customer.created", "contact.created", "invoice.created", "invoice.updated",
     ]
     assert related[1]["data"]["object"]["id"] == contact.id
-    assert related[3]["data"]["previous"] == {"voided": False, "status": "not_sent", "balance": 4}
+    assert without_stamp(related[3]["data"]["previous"], related[2]["data"]["object"]) == {
+        "voided": False, "status": "not_sent", "balance": 4,
+    }
 
 
 def test_event_filters(client: invoiced.Client, api: Api) -> None:
@@ -67,3 +75,17 @@ def test_deleting_a_customer_deletes_its_contacts_with_events(client: invoiced.C
     deleted = api.get("/events", params={"related_to": f"contact,{contact.id}", "filter[type]": "contact.deleted"})
     assert [e["data"]["object"]["id"] for e in deleted.json()] == [contact.id]
     assert api.get(f"/customers/{customer.id}/contacts").status_code == 404
+
+
+def test_line_item_changes_are_invoice_updates_with_the_old_lines(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Lines"))
+    invoice = client.Invoice.create(customer=customer.id, items=[{"name": "Hour", "unit_cost": 10}])
+    old_lines = [dict(line) for line in invoice["items"]]
+    invoice["items"] = [{"id": old_lines[0]["id"], "quantity": 2}]
+    invoice.save()
+    updates = api.get("/events", params={"related_to": f"invoice,{invoice.id}", "filter[type]": "invoice.updated"})
+    [update] = updates.json()
+    previous = update["data"]["previous"]
+    assert previous["items"] == old_lines  # lists are given whole
+    assert (previous["subtotal"], previous["total"], previous["balance"]) == (10, 10, 10)
+    assert update["data"]["object"]["total"] == 20

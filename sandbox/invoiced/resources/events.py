@@ -11,9 +11,6 @@ from sandbox.invoiced.listing import ListSpec, as_int, as_text, list_response, r
 from sandbox.invoiced.store import Store, dump, load
 from sandbox.invoiced.validation import to_int
 
-# Bookkeeping keys that change on every write and so say nothing about what changed.
-_NOT_DIFFED = frozenset({"updated_at"})
-
 SPEC = ListSpec(
     table="events",
     filterable={"type": as_text, "id": as_int, "timestamp": as_int},
@@ -24,10 +21,25 @@ SPEC = ListSpec(
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """`data.previous`: old values of the keys that changed, None for keys that are new."""
-    previous = {k: v for k, v in before.items() if k not in _NOT_DIFFED and after.get(k) != v}
-    previous.update({k: None for k in after if k not in before and k not in _NOT_DIFFED})
-    return previous
+    """`data.previous`, computed like the backend's DiffCalculator.
+
+    Old values of the keys that changed and None for keys that gained a value; objects (metadata,
+    ship_to) are compared key by key, lists (items, taxes) are given whole; when nothing but
+    `updated_at` changed there is no change at all.
+    """
+    previous: dict[str, Any] = {k: None for k, v in after.items() if before.get(k) is None and v}
+    for key, old in before.items():
+        new = after.get(key)
+        if new is None:
+            if old is not None:
+                previous[key] = old
+        elif isinstance(old, dict) and isinstance(new, dict):
+            nested = changes(old, new)
+            if nested:
+                previous[key] = nested
+        elif old != new:
+            previous[key] = old
+    return {} if previous.keys() == {"updated_at"} else previous
 
 
 def record(
