@@ -93,13 +93,16 @@ class ListQuery:
 
     def timestamp(self, name: str) -> int | None:
         """A Unix-seconds query parameter such as `updated_after`, or None when absent."""
-        raw = self.params.get(name)
-        if raw is None or raw == "":
-            return None
-        number = to_int(raw) if isinstance(raw, str) else None
-        if number is None:
-            raise invalid(f"Invalid value for `{name}`: expected a Unix timestamp in seconds, got {raw!r}.", name)
-        return number
+        return _whole_number(self.params.get(name), name, "a Unix timestamp in seconds")
+
+    def between(self, column: str, after: str, before: str, *, strict: bool) -> None:
+        """Bound `column` by two timestamp parameters: `updated_after`/`updated_before` are strict,
+        `start_date`/`end_date` inclusive."""
+        low, high = self.timestamp(after), self.timestamp(before)
+        if low is not None:
+            self.add(f"{column} {'>' if strict else '>='} ?", low)
+        if high is not None:
+            self.add(f"{column} {'<' if strict else '<='} ?", high)
 
 
 def page_of(params: Mapping[str, Any]) -> Page:
@@ -111,11 +114,18 @@ def page_of(params: Mapping[str, Any]) -> Page:
 
 def _page_value(params: Mapping[str, Any], name: str, default: int) -> int:
     raw = params.get(name)
+    number = _whole_number(raw, name, "a whole number")
+    # The backend tests the raw value for truth, so `per_page=0` means the default, not 1.
+    return number or default
+
+
+def _whole_number(raw: Any, name: str, expected: str) -> int | None:
+    """An integer query parameter, or None when it is absent or blank."""
     if raw is None or raw == "":
-        return default
+        return None
     number = to_int(raw) if isinstance(raw, str) else None
     if number is None:
-        raise invalid(f"Invalid value for `{name}`: expected a whole number, got {raw!r}.", name)
+        raise invalid(f"Invalid value for `{name}`: expected {expected}, got {raw!r}.", name)
     return number
 
 
@@ -196,8 +206,16 @@ def run_list(store: Store, query: ListQuery) -> tuple[list[dict[str, Any]], int]
 def link_header(base_url: str, request: Request, page: Page, total: int) -> str:
     """The Link header exactly as the API builds it (see module docstring of the reference)."""
     page_count = max(1, math.ceil(total / page.size))
-    # Keep the caller's parameters in their order; per_page goes last and only when not the default.
-    query = [(k, v) for k, v in request.query if k != "per_page"]
+    # The caller's parameters as PHP reads them: a repeated name keeps its first place and its last
+    # value (`name[]` ones all count); per_page goes last and only when not the default.
+    kept: dict[str, str] = {}
+    appended: list[tuple[str, str]] = []
+    for key, value in request.query:
+        if key.endswith("[]"):
+            appended.append((key, value))
+        elif key != "per_page":
+            kept[key] = value
+    query = [*kept.items(), *appended]
     if page.size != DEFAULT_PER_PAGE:
         query.append(("per_page", str(page.size)))
     endpoint = base_url + (request.path.rstrip("/") or "/")

@@ -64,10 +64,27 @@ def test_page_and_per_page_are_clamped(seeded_api: Api) -> None:
     big = seeded_api.get("/customers", params={"per_page": 500})
     assert len(big.json()) == 100
     assert "per_page" not in big.headers["Link"]
-    tiny = seeded_api.get("/customers", params={"per_page": 0, "page": -3})
+    tiny = seeded_api.get("/customers", params={"per_page": -1, "page": -3})
     assert len(tiny.json()) == 1
     assert tiny.json()[0]["id"] == 1
     assert "page=1&per_page=1>" in tiny.headers["Link"]
+    # The backend reads `per_page=0` and `page=0` as absent (PHP truthiness), not as 1.
+    zero = seeded_api.get("/customers", params={"per_page": 0, "page": 0})
+    assert len(zero.json()) == 100
+    assert zero.json()[0]["id"] == 1
+    assert "per_page" not in zero.headers["Link"]
+
+
+def test_link_keeps_one_value_per_repeated_parameter(seeded: Any, seeded_api: Api) -> None:
+    # PHP keeps a repeated name once, in its first place, with its last value.
+    response = seeded_api.get("/customers?page=1&sort=name+asc&per_page=50&page=2&sort=id+desc")
+    base = seeded.url + "/customers"
+    assert response.headers["Link"].split(", ")[:2] == [
+        f'<{base}?page=2&sort=id+desc&per_page=50>; rel="self"',
+        f'<{base}?page=1&sort=id+desc&per_page=50>; rel="first"',
+    ]
+    ids = [c["id"] for c in response.json()]
+    assert ids == sorted(ids, reverse=True)
 
 
 def test_every_list_has_the_headers(seeded_api: Api) -> None:

@@ -161,10 +161,6 @@ def delete(call: Call) -> Response:
 
 def list_customers(call: Call) -> Response:
     query = start_query(call.request, SPEC)
-    after, before = query.timestamp("updated_after"), query.timestamp("updated_before")
-    if after is not None:
-        query.add("updated_at > ?", after)
-    if before is not None:
-        query.add("updated_at < ?", before)
+    query.between("updated_at", "updated_after", "updated_before", strict=True)
     objects, total = run_list(call.store, query)
     return list_response(call.base_url, call.request, query.page, total, objects)

@@ -89,11 +89,7 @@ def list_events(call: Call) -> Response:
             query.add("customer = ?", number)
         else:
             query.add("object_type = ? AND object_id = ?", kind, raw_id)
-    start, end = query.timestamp("start_date"), query.timestamp("end_date")
-    if start is not None:
-        query.add("timestamp >= ?", start)
-    if end is not None:
-        query.add("timestamp <= ?", end)
+    query.between("timestamp", "start_date", "end_date", strict=False)
     objects, total = run_list(call.store, query)
     return list_response(call.base_url, call.request, query.page, total, objects)
 

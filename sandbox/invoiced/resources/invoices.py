@@ -267,17 +267,9 @@ def delete(call: Call) -> Response:
 
 def list_invoices(call: Call) -> Response:
     query = start_query(call.request, SPEC)
-    after, before = query.timestamp("updated_after"), query.timestamp("updated_before")
-    if after is not None:
-        query.add("updated_at > ?", after)
-    if before is not None:
-        query.add("updated_at < ?", before)
+    query.between("updated_at", "updated_after", "updated_before", strict=True)
     column = SPEC.expression("due_date" if query.params.get("date_column") == "due_date" else "date")
-    start, end = query.timestamp("start_date"), query.timestamp("end_date")
-    if start is not None:
-        query.add(f"{column} >= ?", start)
-    if end is not None:
-        query.add(f"{column} <= ?", end)
+    query.between(column, "start_date", "end_date", strict=False)
     objects, total = run_list(call.store, query)
     for invoice in objects:
         invoice["status"] = status(invoice, call.now)
