@@ -13,7 +13,12 @@ from pathlib import Path
 
 from customcrm_invoiced_mapper.envelope import REJECT, SOURCE
 from customcrm_invoiced_mapper.spec import Flow, Row, load_flows
-from customcrm_invoiced_mapper.values import INVOICE_STATUS_TO_ORDER, ORDER_STATUS_TO_INVOICE
+from customcrm_invoiced_mapper.values import (
+    INVOICE_STATUS_TO_ORDER,
+    METADATA_MAX_VALUE_BYTES,
+    METADATA_PREFIX,
+    ORDER_STATUS_TO_INVOICE,
+)
 
 DIRECTION_LABELS = {"both": "Both ways", "to_invoiced": "To Invoiced only", "to_customcrm": "To Customcrm only"}
 TITLE = "Customcrm to Invoiced Dataflow"
@@ -91,6 +96,8 @@ def _row_cells(row: Row, crm_prefix: str, inv_prefix: str | None = None) -> list
         notes.append("Required." if len(row.required) == 2 else f"Required toward {one_way}.")
     if row.fallback:
         notes.append("Used only when the rows above left the property empty.")
+    if row.applies("to_invoiced") and any(p.startswith(METADATA_PREFIX) for p in row.invoiced):
+        notes.append(f"Refused when longer than Invoiced's metadata limit of {METADATA_MAX_VALUE_BYTES} bytes (UTF-8).")
     if row.key:
         notes.append("Identity: kept on tombstones and rejected records.")
     if row.notes:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from customcrm_invoiced_mapper.converters import Direction
 from customcrm_invoiced_mapper.envelope import REJECT, SOURCE, Problem, reject_of, source_of
 from customcrm_invoiced_mapper.spec import Flow, ListSpec, Row
-from customcrm_invoiced_mapper.values import Unmappable
+from customcrm_invoiced_mapper.values import METADATA_PREFIX, Unmappable, metadata_value
 
 MISSING: Any = object()
 
@@ -96,6 +96,8 @@ def _map_rows(
         constant = not row.source(direction)
         try:
             converted = None if value is None and not constant else row.converter.convert(direction, value, zone)
+            if direction == "to_invoiced" and any(t.startswith(METADATA_PREFIX) for t in targets):
+                converted = metadata_value(converted, DISPLAY[SYSTEMS[direction][0]])
         except Unmappable as exc:
             problems.append(Problem(field, str(exc)))
             continue

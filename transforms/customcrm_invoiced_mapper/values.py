@@ -90,6 +90,24 @@ def rfc3339(value: int | str) -> str:
         raise Unmappable(f"{value!r} is outside the years 1 to 9999") from exc
 
 
+# --- Invoiced metadata --------------------------------------------------------------------------------------------
+
+METADATA_PREFIX = "metadata."
+# Invoiced refuses a whole write whose metadata value is longer; it counts UTF-8 bytes, so 200 accented or CJK
+# characters can already be too long. (Its other limits, 10 keys of 40 characters, are the mapping files' to keep.)
+METADATA_MAX_VALUE_BYTES = 255
+
+
+def metadata_value(value: object, source: str) -> object:
+    """A value bound for Invoiced metadata, refused when Invoiced would refuse it."""
+    if isinstance(value, str) and len(value.encode("utf-8")) > METADATA_MAX_VALUE_BYTES:
+        raise Unmappable(
+            f"the text is {len(value.encode('utf-8'))} bytes in UTF-8 ({len(value)} characters) and an Invoiced "
+            f"metadata value keeps at most {METADATA_MAX_VALUE_BYTES} bytes: shorten it in {source}"
+        )
+    return value
+
+
 # --- money and quantities -----------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,44 @@
+"""Record-level rules of the engine: what turns a record into a reject, and what Invoiced would refuse otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from customcrm_invoiced_mapper.engine import map_record
+from customcrm_invoiced_mapper.spec import Flow
+
+UTC = ZoneInfo("UTC")
+CUSTOMER = {"id": "cus_1", "name": "Blåbær AS", "updated_at": "2024-01-01T00:00:00.000000Z", "deleted_at": None}
+USER = {"id": "usr_1", "name": "Åse", "email": "ase@example.no", "updated_at": "2024-01-01T00:00:00.000000Z",
+        "deleted_at": None}
+
+
+def _to_invoiced(flow: Flow, record: dict[str, Any]) -> dict[str, Any]:
+    return map_record(flow, "to_invoiced", record, UTC)
+
+
+@pytest.mark.parametrize(
+    ("flow_name", "record", "field"),
+    [
+        ("customer", {**CUSTOMER, "website": "https://example.com/" + "x" * 280}, "website"),
+        # 168 characters, 318 bytes: within Customcrm's 255 characters, beyond Invoiced's 255 bytes
+        ("customer", {**CUSTOMER, "website": "https://blåbær.no/" + "ø" * 150}, "website"),
+        ("user", {**USER, "name": "山田" * 50}, "name"),
+        ("product", {"id": "prd_1", "sku": "𝔰" * 70, "name": "x", "unit_price": "1.00", "currency": "NOK"}, "sku"),
+    ],
+)
+def test_a_value_too_long_for_invoiced_metadata_is_a_reject_naming_the_field(
+    flow_name: str, record: dict[str, Any], field: str, flows: dict[str, Flow]
+) -> None:
+    out = _to_invoiced(flows[flow_name], record)
+    assert out["_reject"]["field"] == field
+    assert "at most 255 bytes" in out["_reject"]["reason"]
+
+
+def test_a_metadata_value_of_exactly_255_bytes_is_written(flows: dict[str, Flow]) -> None:
+    website = "https://example.com/" + "ø" * 117 + "x"  # 20 + 234 + 1 bytes
+    out = _to_invoiced(flows["customer"], {**CUSTOMER, "website": website})
+    assert "_reject" not in out
+    assert out["metadata"]["website"] == website
