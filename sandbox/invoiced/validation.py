@@ -149,7 +149,7 @@ def _type_error(param: str, expected: str, value: Any) -> Exception:
     return invalid(f"Invalid value for `{param}`: expected {expected}, got {json.dumps(value, default=str)}.", param)
 
 
-def string(max_length: int = 255, *, nullable: bool = True, min_length: int = 0) -> Coercer:
+def string(max_length: int = 255, *, nullable: bool = True, min_length: int = 0, strip: bool = False) -> Coercer:
     def coerce(value: Any, param: str) -> str | None:
         if value is None:
             if nullable:
@@ -157,7 +157,7 @@ def string(max_length: int = 255, *, nullable: bool = True, min_length: int = 0)
             raise invalid(f"{param.replace('_', ' ').capitalize()} missing", param)
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
             raise _type_error(param, "a string", value)
-        text = str(value)
+        text = str(value).strip() if strip else str(value)
         if len(text) > max_length or len(text) < min_length:
             raise invalid(
                 f"`{param}` must be between {min_length} and {max_length} characters long.", param
@@ -169,6 +169,10 @@ def string(max_length: int = 255, *, nullable: bool = True, min_length: int = 0)
 
 def required_string(max_length: int = 255) -> Coercer:
     return string(max_length, nullable=False, min_length=1)
+
+
+# Customer and invoice numbers: 1-32 characters once trimmed, as they are kept and compared trimmed.
+document_number = string(32, nullable=False, min_length=1, strip=True)
 
 
 def integer(*, nullable: bool = True, minimum: int | None = None) -> Coercer:

@@ -57,6 +57,9 @@ def counts(api: Api) -> Any:
             "The provided value for metadata.k exceeds the 255 character limit.",
         ),
         ("/items", {"name": "x", "unit_cost": "NaN"}, "unit_cost", "Invalid value for `unit_cost`"),
+        # Numbers are kept trimmed, so a blank one would be stored as "".
+        ("/customers", {"name": "x", "number": "   "}, "number", "`number` must be between 1 and 32"),
+        ("/invoices", {"customer": 1, "number": " \t "}, "number", "`number` must be between 1 and 32"),
         ("/invoices", {"customer": "abc"}, "customer", "No such customer: abc"),
     ],
 )

@@ -11,11 +11,11 @@ from sandbox.invoiced.listing import ListSpec, as_bool, as_int, as_text, list_re
 from sandbox.invoiced.resources import events
 from sandbox.invoiced.resources.records import document, fetch
 from sandbox.invoiced.store import Store
-from sandbox.invoiced.validation import boolean, code, email, string
+from sandbox.invoiced.validation import boolean, code, email, required_string, string
 
 MODEL = "Contact"
 FIELDS = {
-    "name": string(255, nullable=False, min_length=1),
+    "name": required_string(),
     "title": string(255),
     "department": string(255),
     "email": email,

@@ -16,10 +16,12 @@ from sandbox.invoiced.validation import (
     choice,
     code,
     decimal,
+    document_number,
     email,
     integer,
     metadata,
     read_fields,
+    required_string,
     string,
 )
 
@@ -27,8 +29,8 @@ MODEL = "Customer"
 TYPES = ("company", "government", "non_profit", "person")
 
 FIELDS = {
-    "name": string(255, nullable=False, min_length=1),
-    "number": string(32, nullable=False, min_length=1),
+    "name": required_string(),
+    "number": document_number,
     "email": email,
     "type": choice(*TYPES),
     "autopay": boolean,
@@ -103,7 +105,6 @@ def insert(store: Store, fields: dict[str, Any], now: int) -> dict[str, Any]:
         raise invalid("Name missing", "name")
     customer = {**blank(now), **fields}
     if "number" in fields:
-        customer["number"] = fields["number"].strip()
         check_number_free(store, "customers", customer["number"], model="customer")
     else:
         customer["number"] = next_number(store, "customers", "CUST")
@@ -132,7 +133,6 @@ def update(call: Call) -> Response:
     with call.transaction() as store:
         before = fetch(store, "customers", customer_id, MODEL)
         if "number" in fields:
-            fields["number"] = fields["number"].strip()
             check_number_free(store, "customers", fields["number"], model="customer", exclude_id=customer_id)
         after = {**before, **fields, "updated_at": call.now}
         store.execute(

@@ -27,10 +27,12 @@ from sandbox.invoiced.validation import (
     MAX_INTEGER,
     boolean,
     code,
+    document_number,
     integer,
     json_object,
     metadata,
     read_fields,
+    required_string,
     string,
     to_int,
 )
@@ -38,8 +40,8 @@ from sandbox.invoiced.validation import (
 MODEL = "Invoice"
 DAY = 86_400
 FIELDS = {
-    "name": string(255, nullable=False, min_length=1),
-    "number": string(32, nullable=False, min_length=1),
+    "name": required_string(),
+    "number": document_number,
     "autopay": boolean,
     "currency": code(3, lower=True),
     "date": integer(nullable=False),
@@ -167,7 +169,6 @@ def insert(store: Store, body: dict[str, Any], now: int, *, paid: bool = False) 
     }
     invoice.update(fields)
     if "number" in fields:
-        invoice["number"] = fields["number"].strip()
         check_number_free(store, "invoices", invoice["number"], model="invoice")
     else:
         invoice["number"] = next_number(store, "invoices", "INV")
@@ -228,7 +229,6 @@ def update(call: Call) -> Response:
         before = fetch(store, "invoices", invoice_id, MODEL)
         _refuse_locked(before, fields)
         if "number" in fields:
-            fields["number"] = fields["number"].strip()
             check_number_free(store, "invoices", fields["number"], model="invoice", exclude_id=invoice_id)
         after = {**before, **fields, "updated_at": call.now}
         _finish(store, after, body, call.now)

@@ -21,6 +21,7 @@ from sandbox.invoiced.validation import (
     decimal,
     metadata,
     read_fields,
+    required_string,
     string,
 )
 
@@ -40,7 +41,7 @@ def _item_id(value: Any, param: str) -> str:
 
 FIELDS = {
     "id": _item_id,
-    "name": string(255, nullable=False, min_length=1),
+    "name": required_string(),
     "currency": code(3, lower=True),
     "unit_cost": decimal(nullable=False),
     "description": string(10_000),
