@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sandbox.common.http import Request
+from sandbox.common.http import Request, encode_json
 from sandbox.invoiced.errors import invalid
 
 Coercer = Callable[[Any, str], Any]  # (raw value, param name) -> clean value, or raises ApiError
@@ -289,8 +289,20 @@ def json_object(value: Any, param: str) -> dict[str, Any] | None:
     raise _type_error(param, "an object", value)
 
 
-def metadata(value: Any, param: str) -> dict[str, Any]:
-    """The metadata map with the real limits and messages; arrays and objects become JSON text."""
+def _metadata_text(value: Any) -> str | None:
+    """A metadata value as the backend stores and later returns it: text, booleans as 1/0, numbers as
+    PHP prints them, arrays and objects as JSON. None for a type it refuses (null)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, Decimal, dict, list)):
+        return encode_json(value).decode()
+    return None
+
+
+def metadata(value: Any, param: str) -> dict[str, str]:
+    """The metadata map with the real limits and messages; every value is kept as text."""
     if value is None or value == []:
         return {}
     if not isinstance(value, dict):
@@ -300,20 +312,20 @@ def metadata(value: Any, param: str) -> dict[str, Any]:
             f"There can only be up to {METADATA_MAX_KEYS} metadata values. {len(value)} values were provided.",
             "metadata",
         )
-    clean: dict[str, Any] = {}
+    clean: dict[str, str] = {}
     for key, raw in value.items():
         if len(key.encode()) > METADATA_MAX_KEY_LENGTH:
             raise invalid(
                 f"The `{key}` metadata key exceeds the {METADATA_MAX_KEY_LENGTH} character limit.", "metadata"
             )
-        item = json.dumps(raw, default=str, separators=(",", ":")) if isinstance(raw, (dict, list)) else raw
+        item = _metadata_text(raw)
         if item is None:
             raise invalid(
                 f"The provided value for metadata.{key} is an invalid type. "
                 "Valid types are string, boolean, number, object, and array.",
                 "metadata",
             )
-        if len(str(item).encode()) > METADATA_MAX_VALUE_LENGTH:
+        if len(item.encode()) > METADATA_MAX_VALUE_LENGTH:
             raise invalid(
                 f"The provided value for metadata.{key} exceeds the {METADATA_MAX_VALUE_LENGTH} character limit.",
                 "metadata",

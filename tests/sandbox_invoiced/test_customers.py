@@ -86,6 +86,16 @@ def test_patch_replaces_metadata_and_bumps_updated_at(client: invoiced.Client, a
     }
 
 
+def test_metadata_values_come_back_as_the_text_the_backend_stores(api: Api) -> None:
+    sent = {"count": 5, "ratio": 1.50, "vip": True, "lapsed": False, "tags": ["a", 1], "rep": "Jan"}
+    created = api.post("/customers", json={"name": unique("Typed Meta"), "metadata": sent}).json()
+    stored = {"count": "5", "ratio": "1.5", "vip": "1", "lapsed": "0", "tags": '["a",1]', "rep": "Jan"}
+    assert created["metadata"] == stored
+    assert api.get(f"/customers/{created['id']}").json()["metadata"] == stored
+    found = api.get("/customers", params={"metadata[vip]": "1", "filter[id]": created["id"]}).json()
+    assert [c["id"] for c in found] == [created["id"]]
+
+
 def test_read_only_fields_are_refused_by_name(api: Api) -> None:
     response = api.post("/customers", json={"name": unique("RO"), "created_at": 5})
     assert response.status_code == 400
