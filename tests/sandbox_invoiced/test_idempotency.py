@@ -63,3 +63,18 @@ def test_misuse_is_refused(api: Api) -> None:
         assert response.status_code == 400
         assert response.json() == {"type": "invalid_request", "message": message}
     assert api.total("/customers") == before
+
+
+def test_official_client_save_replays_and_the_key_ignores_the_path(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Saved once"))
+    key = str(uuid.uuid4())
+    customer.city = "Oslo"
+    assert customer.save(idempotency_key=key) is True
+    api.patch(f"/customers/{customer.id}", json={"city": "Bergen"})
+    customer.city = "Oslo"  # the same save, retried after its answer was lost
+    assert customer.save(idempotency_key=key) is True
+    assert customer.city == "Oslo"  # the first answer, replayed
+    assert api.get(f"/customers/{customer.id}").json()["city"] == "Bergen"  # and nothing written again
+    # Like the backend, the cache is keyed by API key and idempotency key only, not by path or body.
+    elsewhere = api.post("/items", json={"name": "never created"}, headers={"Idempotency-Key": key})
+    assert (elsewhere.status_code, elsewhere.json()["id"]) == (200, customer.id)

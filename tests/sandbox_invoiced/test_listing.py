@@ -108,6 +108,10 @@ def test_sort_drops_bad_terms_and_keeps_good_ones(seeded_api: Api) -> None:
     listed = seeded_api.get("/customers", params={"sort": "bogus asc,name sideways,name DESC"}).json()
     names = [c["name"] for c in listed]
     assert names == sorted(names, reverse=True)
+    for injection in ("id;drop table customers", "name asc; --", "json_extract(doc,'$.x') desc", "id) desc"):
+        response = seeded_api.get("/customers", params={"sort": injection, "per_page": 3})
+        assert [c["id"] for c in response.json()] == [1, 2, 3], injection  # dropped: default order
+    assert seeded_api.total("/customers") == SEEDED_CUSTOMERS
 
 
 def test_updated_after_and_before_are_strict(client: invoiced.Client, api: Api) -> None:
