@@ -5,6 +5,7 @@ The tests of this module share one sandbox and run in order, each continuing fro
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -121,6 +122,53 @@ def test_deletes_arrive_as_tombstones(invoiced: InvoicedApi, runs: list[SyncResu
     assert result.by_id("items")[item["id"]]["archived"] is True
     # Each delete is sent once, not again on every run.
     assert resync(invoiced, runs).records == {}
+
+
+def test_more_deletes_than_fit_on_a_page_around_a_run_arrive_once(
+    invoiced: InvoicedApi, runs: list[SyncResult]
+) -> None:
+    doomed = [invoiced.create("/customers", {"name": f"Closing Down {n} AB"})["id"] for n in range(12)]
+    for customer_id in doomed:
+        invoiced.create(f"/customers/{customer_id}/contacts", {"name": "Last Clerk"})
+    next_second()  # a run stops at a crowded second still in progress; this one must read all 12
+    resync(invoiced, runs)
+
+    # 8 customer and 8 contact delete events, more than a page of 7, most of them in one second...
+    for customer_id in doomed[:8]:
+        invoiced.delete(f"/customers/{customer_id}")
+    during = resync(invoiced, runs)
+    # ...then more deletes, usually in the second the previous run's event cursor stopped at.
+    for customer_id in doomed[8:]:
+        invoiced.delete(f"/customers/{customer_id}")
+    after = resync(invoiced, runs)
+
+    assert sorted(during.ids("customers")) == sorted(doomed[:8])
+    assert sorted(after.ids("customers")) == sorted(doomed[8:])
+    assert len(during.ids("contacts")) == 8
+    assert len(after.ids("contacts")) == 4
+    assert all(r["deleted_at"] for run in (during, after) for s in STREAMS for r in run.records[s])
+    assert resync(invoiced, runs).records == {}
+
+
+def test_an_archived_item_arrives_once_whether_archiving_moves_updated_at_or_not(
+    invoiced: InvoicedApi, runs: list[SyncResult]
+) -> None:
+    before = resync(invoiced, runs).state
+    item = invoiced.all("/items")[2]
+    invoiced.delete(f"/items/{item['id']}")
+    archived = next(row for row in invoiced.all("/items", archived=1) if row["id"] == item["id"])
+    # As if archiving had left updated_at alone (the sandbox stamps it, as Invoiced likely does): the same
+    # state, with the items bookmark already past the archived item's updated_at.
+    untouched = copy.deepcopy(before)
+    bookmark = untouched["bookmarks"]["items"]
+    bookmark["replication_key_value"] = rfc3339(archived["updated_at"] + 60)
+    bookmark["changed_up_to"] = archived["updated_at"] + 60
+
+    for state in (before, untouched):
+        result = sync(tap_config(invoiced.url, per_page=7), state=state)
+        assert result.ids("items") == [item["id"]]
+        assert result.by_id("items")[item["id"]]["archived"] is True
+        assert sync(tap_config(invoiced.url, per_page=7), state=result.state).records == {}
 
 
 def test_start_date_limits_the_first_run(invoiced: InvoicedApi) -> None:
