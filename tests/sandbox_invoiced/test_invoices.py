@@ -115,6 +115,16 @@ def test_big_amounts_stay_exact(api: Api, customer: Any) -> None:
     assert response.json()["total"] == 999_999_999_999_999_980_000_000_000_000
 
 
+def test_negative_lines_are_allowed_while_the_total_stays_positive(api: Api, customer: Any) -> None:
+    lines = [{"name": "Work", "unit_cost": 10}, {"name": "Credit", "quantity": -3, "unit_cost": 1}]
+    credited = api.post("/invoices", json={"customer": customer.id, "items": lines})
+    assert (credited.status_code, credited.json()["total"]) == (201, 7)
+    negative = api.post("/invoices", json={"customer": customer.id, "items": [{"name": "Refund", "unit_cost": -1}]})
+    assert negative.status_code == 400
+    assert negative.json()["param"] == "total"
+    assert negative.json()["message"].startswith("The invoice total cannot be negative (-1.00)")
+
+
 def test_customer_is_required_and_must_exist(client: invoiced.Client) -> None:
     with pytest.raises(invoiced.errors.InvalidRequestError) as missing:
         client.Invoice.create(items=[{"name": "x", "unit_cost": 1}])
