@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
-from tap_invoiced.client import Action, classify
+from tap_invoiced.client import MAX_RETRY_WAIT_SECONDS, Action, classify, retry_waits
 
 
 @pytest.mark.parametrize(
@@ -39,3 +41,18 @@ def test_a_missing_parent_is_tolerated_only_where_expected() -> None:
     assert tolerated is not None
     assert tolerated.action is Action.TOLERATE
     assert classify(500, missing_ok=True).action is Action.RETRY  # type: ignore[union-attr]
+
+
+def test_retry_waits_double_with_full_jitter_up_to_a_minute() -> None:
+    random.seed(7)
+    samples = []
+    for _ in range(300):
+        waits = retry_waits(1.0)
+        assert next(waits) == 0.0  # `backoff` primes the generator before the first failure
+        samples.append([next(waits) for _ in range(9)])
+    for retry in range(9):
+        drawn = [row[retry] for row in samples]
+        ceiling = min(2.0**retry, MAX_RETRY_WAIT_SECONDS)
+        assert all(0 <= wait <= ceiling for wait in drawn)
+        # Full jitter: spread over the whole range, not clustered at the ceiling.
+        assert min(drawn) < ceiling / 4 < ceiling * 3 / 4 < max(drawn)
