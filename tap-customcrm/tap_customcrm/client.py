@@ -6,6 +6,7 @@ What it decides with lives beside it: the error policy in `errors.py`, the page 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterable, Mapping
 from datetime import timezone
 from functools import cached_property
@@ -46,6 +47,16 @@ class CustomcrmStream(RESTStream[str | None]):
     @property
     def url_base(self) -> str:
         return self.config["api_url"].rstrip("/") + "/v1"
+
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        # Every request goes to one host: read its proxy and CA settings from the environment once, here,
+        # rather than letting requests scan os.environ again on every request.
+        session = requests.Session()
+        session.trust_env = False
+        session.proxies.update(requests.utils.get_environ_proxies(self.url_base))
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        return session
 
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
@@ -133,6 +144,11 @@ class CustomcrmStream(RESTStream[str | None]):
         self._reported: set[frozenset[str]] = set()
         yield from super().get_records(context)
         self._page_response, self._page = None, {}  # a page can be megabytes: do not keep it past the walk
+
+    def generate_child_contexts(self, record: dict[str, Any], context: Context | None) -> Iterable[Context | None]:
+        # The SDK copies a child context out of every record, even when no stream hangs below this one.
+        if self.child_streams:
+            yield from super().generate_child_contexts(record, context)
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         if not self._emitted.admit(row):
