@@ -128,7 +128,7 @@ def customcrm_orders(draw: st.DrawFn) -> dict[str, Any]:
             st.fixed_dictionaries({
                 "id": _ids("lin_"),
                 "product_id": st.one_of(st.none(), _ids("prd_")),
-                "description": text(1000, empty=False),
+                "description": text(255, empty=False),  # longer lines are rejected: Invoiced keeps 255
                 "quantity": decimal_strings(3, signed=False),
                 "unit_price": decimal_strings(2),
             }),
