@@ -102,9 +102,16 @@ def tap_config(url: str, **overrides: Any) -> dict[str, Any]:
     return {"api_url": url, "api_key": KEY, "retry_wait_seconds": 0.01, **overrides}
 
 
-def sync(config: dict[str, Any], state: dict[str, Any] | None = None) -> SyncResult:
-    """Run the tap in-process over the whole catalog and collect what it wrote to stdout."""
+def sync(
+    config: dict[str, Any], state: dict[str, Any] | None = None, *, meanwhile: Callable[[], None] | None = None
+) -> SyncResult:
+    """Run the tap in-process over the whole catalog and collect what it wrote to stdout.
+
+    `meanwhile` runs after the tap has started (and taken its start time) but before it reads anything.
+    """
     tap = TapInvoiced(config=config, state=state, parse_env_config=False, validate_config=True)
+    if meanwhile is not None:
+        meanwhile()
     out = io.StringIO()
     with redirect_stdout(out):
         tap.sync_all()

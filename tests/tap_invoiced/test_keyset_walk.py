@@ -63,6 +63,25 @@ def test_a_second_still_in_progress_is_left_for_the_next_run(invoiced: InvoicedA
     assert sorted(during.ids("customers") + after.ids("customers")) == sorted(c["id"] for c in customers)
 
 
+def test_changes_made_during_a_long_run_are_not_sent_again(invoiced: InvoicedApi) -> None:
+    config = tap_config(invoiced.url, per_page=5, overlap_seconds=1)
+    first = sync(config)
+    early, late = invoiced.all("/customers")[4:6]
+
+    def edits_seconds_apart() -> None:
+        # Changes made while a run goes on, further apart than the overlap (as in a run of minutes).
+        invoiced.patch(f"/customers/{early['id']}", {"notes": "early in the run"})
+        next_second()
+        next_second()
+        invoiced.patch(f"/customers/{late['id']}", {"notes": "late in the run"})
+
+    during = sync(config, state=first.state, meanwhile=edits_seconds_apart)
+    after = sync(config, state=during.state)
+
+    assert sorted(during.ids("customers")) == sorted([early["id"], late["id"]])
+    assert after.ids("customers") == []
+
+
 def test_walk_while_another_client_edits_and_deletes(invoiced: InvoicedApi) -> None:
     doomed = [invoiced.create("/customers", {"name": f"Doomed {n} Ltd"})["id"] for n in range(12)]
     at_start = {row["id"]: row for row in invoiced.all("/customers")}
