@@ -204,18 +204,20 @@ def run_list(store: Store, query: ListQuery) -> tuple[list[dict[str, Any]], int]
 
 
 def link_header(base_url: str, request: Request, page: Page, total: int) -> str:
-    """The Link header exactly as the API builds it (see module docstring of the reference)."""
+    """The Link header as the backend builds it: self, first, [previous], [next], last, each the
+    request's own parameters with `page` replaced and `per_page` last, only when not the default."""
     page_count = max(1, math.ceil(total / page.size))
     # The caller's parameters as PHP reads them: a repeated name keeps its first place and its last
-    # value (`name[]` ones all count); per_page goes last and only when not the default.
-    kept: dict[str, str] = {}
-    appended: list[tuple[str, str]] = []
+    # value, except `name[]`, whose every value counts.
+    query: list[tuple[str, str]] = []
     for key, value in request.query:
-        if key.endswith("[]"):
-            appended.append((key, value))
-        elif key != "per_page":
-            kept[key] = value
-    query = [*kept.items(), *appended]
+        if key == "per_page":
+            continue
+        seen = None if key.endswith("[]") else next((i for i, (k, _) in enumerate(query) if k == key), None)
+        if seen is None:
+            query.append((key, value))
+        else:
+            query[seen] = (key, value)
     if page.size != DEFAULT_PER_PAGE:
         query.append(("per_page", str(page.size)))
     endpoint = base_url + (request.path.rstrip("/") or "/")
