@@ -36,7 +36,9 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     Invalid: (422, "validation_failed"),
     IdempotencyKeyReused: (422, "idempotency_key_reused"),
 }
-IF_MATCH = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
+# Exactly the ETag as sent: accepting a bare `3` or a weak `W/"3"` here would teach clients a form other
+# implementations of the contract (which follow the OpenAPI pattern) refuse.
+IF_MATCH = re.compile(r'^"([0-9]{1,18})"$')
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -158,5 +160,5 @@ def _if_match(request: Request) -> int | None:
         return None
     match = IF_MATCH.match(value.strip())
     if not match:
-        raise Invalid({"If-Match": 'must be the record version as an entity tag, e.g. "3" (from the ETag header)'})
+        raise Invalid({"If-Match": 'must be the ETag header exactly as sent, the version in quotes (e.g. "3"), or *'})
     return int(match.group(1))

@@ -219,7 +219,10 @@ def test_if_match_guards_patch_and_delete(api: Api, new_customer: dict[str, Any]
         "message": "the record is at version 2; read it again, re-apply your change, retry",
     }
     assert api.get(path).json()["notes"] == "v2"
-    assert api.patch(path, {"notes": "x"}, if_match="banana").status_code == 422
+    for malformed in ("banana", "2", 'W/"2"', '"2', '"1", "2"'):
+        refused = api.patch(path, {"notes": "x"}, if_match=malformed)
+        assert refused.status_code == 422, malformed
+        assert list(refused.json()["error"]["fields"]) == ["If-Match"]
     assert api.patch(path, {"notes": "v3"}, if_match="*").json()["version"] == 3
     assert api.delete(path, if_match='"2"').status_code == 412
     assert api.get(path).json()["deleted_at"] is None
