@@ -3,12 +3,14 @@
     .venv/bin/python bench/bench_tap_customcrm.py [--customers 3100] [--repeat 3]
 
 Two seeded Customcrm services are started, one with --customers and one with twice as many (each customer brings
-about 3.3 records: orders, products, users). On each, the tap (the real `tap-customcrm` executable) and the
-baseline (this file with --baseline: the same requests, `json.loads` of each page, one JSON line per record to
-stdout) run as child processes writing to /dev/null. CPU is the child's user+system time from os.wait4, peak
-memory its ru_maxrss; the best of --repeat runs is kept. Figures per 10 000 records are given both whole-run
-(including interpreter start-up and imports) and marginal (the difference between the two sizes, which cancels
-start-up). The goal is a marginal ratio <= 1.5; peak memory must not grow with the number of records.
+about 3.3 records: orders, products, users). On each, the tap (the real `tap-customcrm` executable, a first full
+sync) and the baseline (this file with --baseline: the same requests with the same page size, `json.loads` of
+each page, one JSON RECORD line per record to stdout) run as child processes, alternately, writing to a file.
+Both outputs are checked to hold every record of the service. CPU is the child's user+system time from os.wait4,
+peak memory its ru_maxrss. Figures per 10 000 records are given whole-run (including interpreter start-up and
+imports) and marginal (the difference between the two sizes, which cancels start-up), for the best of --repeat
+runs and as the range over the repeats (other work on the machine only ever adds time). The goal is a marginal
+ratio <= 1.5; peak memory must not grow with the number of records.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ TOKEN = "bench-token"
 COLLECTIONS = ("customers", "products", "orders", "users")
 PAGE_SIZE = 1000
 TAP = str(Path(sys.executable).with_name("tap-customcrm"))
+PROGRAMS = ("tap", "baseline")
 
 
 @dataclass(frozen=True)
-class Measure:
-    records: int
+class Run:
     cpu_seconds: float
     peak_rss_mib: float
 
@@ -58,30 +60,32 @@ def baseline(url: str) -> None:
             params["cursor"] = page["next_cursor"]
 
 
-def run_child(command: list[str]) -> tuple[float, float]:
-    """CPU seconds and peak RSS (MiB) of one child process, from its own rusage."""
-    with open(os.devnull, "w") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.DEVNULL)
+def run_child(command: list[str], expected_records: int) -> Run:
+    """CPU seconds and peak RSS (MiB) of one child process, from its own rusage; its output is checked."""
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        msg = f"{command[0]} exited with {process.returncode}"
+        if os.waitstatus_to_exitcode(status) != 0:
+            msg = f"{command[0]} exited with {os.waitstatus_to_exitcode(status)}"
+            raise RuntimeError(msg)
+        out.seek(0)
+        records = sum(1 for line in out if json.loads(line)["type"] == "RECORD")
+    if records != expected_records:
+        msg = f"{command[0]} wrote {records} records, the service holds {expected_records}"
         raise RuntimeError(msg)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def measure(url: str, records: int, repeat: int, config: Path) -> dict[str, Measure]:
+def measure(url: str, records: int, repeat: int, config: Path) -> dict[str, list[Run]]:
     commands = {
         "tap": [TAP, "--config", str(config)],
         "baseline": [sys.executable, __file__, "--baseline", url],
     }
-    best: dict[str, Measure] = {}
+    runs: dict[str, list[Run]] = {name: [] for name in PROGRAMS}
     for _ in range(repeat):
-        for name, command in commands.items():
-            cpu, rss = run_child(command)
-            if name not in best or cpu < best[name].cpu_seconds:
-                best[name] = Measure(records, cpu, max(rss, best[name].peak_rss_mib if name in best else 0))
-    return best
+        for name in PROGRAMS:
+            runs[name].append(run_child(commands[name], records))
+    return runs
 
 
 def count_records(url: str) -> int:
@@ -104,36 +108,44 @@ def count_records(url: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=3100, help="customers in the smaller service")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per program and size; the best is kept")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per program and size")
     parser.add_argument("--baseline", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
         baseline(args.baseline)
         return
 
-    results: list[dict[str, Measure]] = []
+    sizes: list[int] = []
+    results: list[dict[str, list[Run]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for customers in (args.customers, 2 * args.customers):
             seed = ("--token", TOKEN, "--seed-customers", str(customers), "--seed", "1")
             with running_sandbox("customcrm", *seed, timeout=600) as service:
-                records = count_records(service.url)
+                sizes.append(count_records(service.url))
                 config = Path(tmp) / "config.json"
                 config.write_text(json.dumps({"api_url": service.url, "api_token": TOKEN, "page_size": PAGE_SIZE}))
-                results.append(measure(service.url, records, args.repeat, config))
+                results.append(measure(service.url, sizes[-1], args.repeat, config))
 
-    small, large = results
-    print(f"tap-customcrm bench: page_size {PAGE_SIZE}, best of {args.repeat}, output to /dev/null")
-    print(f"{'':28}{'tap':>12}{'baseline':>12}{'ratio':>8}")
-    for result in results:
-        n = result["tap"].records
-        tap, base = (10_000 * result[k].cpu_seconds / n for k in ("tap", "baseline"))
-        print(f"whole run, {n:>6} records    {tap:>9.3f} s {base:>9.3f} s {tap / base:>7.2f}  (CPU s per 10 000)")
-    extra = large["tap"].records - small["tap"].records
-    tap, base = (10_000 * (large[k].cpu_seconds - small[k].cpu_seconds) / extra for k in ("tap", "baseline"))
-    print(f"marginal, +{extra:>6} records   {tap:>9.3f} s {base:>9.3f} s {tap / base:>7.2f}  (goal <= 1.5)")
-    for name in ("tap", "baseline"):
-        sizes = ", ".join(f"{r[name].peak_rss_mib:.1f} MiB at {r[name].records} records" for r in results)
-        print(f"peak memory of {name}: {sizes}")
+    print(f"tap-customcrm bench: page_size {PAGE_SIZE}, {args.repeat} runs each; CPU s per 10 000 records")
+    print(f"{'':30}{'tap':>9}{'baseline':>10}{'ratio':>7}   ratio range over runs")
+    for n, runs in zip(sizes, results, strict=True):
+        cpu = {name: [r.cpu_seconds for r in runs[name]] for name in PROGRAMS}
+        print(f"whole run, {n:>6} records  " + _row(n, {name: min(cpu[name]) for name in PROGRAMS}, cpu))
+    extra = sizes[1] - sizes[0]
+    small, large = ({name: [r.cpu_seconds for r in runs[name]] for name in PROGRAMS} for runs in results)
+    best = {name: min(large[name]) - min(small[name]) for name in PROGRAMS}
+    paired = {name: [b - s for s, b in zip(small[name], large[name], strict=True)] for name in PROGRAMS}
+    print(f"marginal, +{extra:>6} records  " + _row(extra, best, paired) + "   (goal <= 1.5)")
+    for name in PROGRAMS:
+        peaks = (max(r.peak_rss_mib for r in runs[name]) for runs in results)
+        print(f"peak memory of {name}: " + ", ".join(f"{p:.1f} MiB at {n}" for p, n in zip(peaks, sizes, strict=True)))
+
+
+def _row(records: int, best: dict[str, float], runs: dict[str, list[float]]) -> str:
+    """Best CPU per 10 000 records and its ratio, then the ratio's range over the runs (paired in run order)."""
+    tap, base = (10_000 * best[name] / records for name in PROGRAMS)
+    ratios = [t / b for t, b in zip(runs["tap"], runs["baseline"], strict=True)]
+    return f"{tap:>8.3f} s {base:>7.3f} s {tap / base:>6.2f}   {min(ratios):.2f}-{max(ratios):.2f}"
 
 
 if __name__ == "__main__":
