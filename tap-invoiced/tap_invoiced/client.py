@@ -88,9 +88,12 @@ def classify(status: int, *, missing_ok: bool = False) -> Verdict | None:
 
 
 def describe_error(response: requests.Response, verdict: Verdict) -> str:
-    """`GET /customers -> 401 invalid_request: <Invoiced's message> -- <reason>`: never headers or the key."""
+    """`GET /customers?page=1 -> 401 invalid_request: <Invoiced's message> -- <reason>`: never headers or the key.
+
+    The query is kept (which page, which filter): the key travels only in the Authorization header.
+    """
     request = response.request
-    text = f"{request.method} {urlsplit(request.url or '').path} -> {response.status_code}"
+    text = f"{request.method} {_path_and_query(request.url or '')} -> {response.status_code}"
     try:
         body = response.json()
     except ValueError:
@@ -102,6 +105,11 @@ def describe_error(response: requests.Response, verdict: Verdict) -> str:
     else:
         text += f" {response.reason}"
     return f"{text} -- {verdict.reason}"
+
+
+def _path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def retry_waits(base_seconds: float) -> Generator[float, Any, None]:

@@ -30,7 +30,9 @@ def test_wrong_key_fails_clearly_without_showing_the_key(seeded: InvoicedApi, tm
     done = run_tap(tmp_path, {**tap_config(seeded.url), "api_key": wrong_key})
 
     assert done.returncode != 0
-    assert "-> 401 invalid_request: We could not authenticate you with the API Key" in done.stderr
+    # The request that failed, with its query (which list, which page), then what Invoiced said.
+    said = r"GET /\w+\?\S*per_page=\d+&page=1 -> 401 invalid_request: We could not authenticate you with the API Key"
+    assert re.search(said, done.stderr)
     assert "check api_key" in done.stderr
     assert wrong_key not in done.stdout + done.stderr
 
