@@ -93,7 +93,7 @@ class CustomcrmApp:
         except tuple(ERRORS) as exc:
             status, code = ERRORS[type(exc)]
             extra: dict[str, Any] = {}
-            if isinstance(exc, (Invalid, Conflict)):
+            if isinstance(exc, (Invalid, Conflict, IdempotencyKeyReused)):
                 extra["fields"] = exc.fields
             if isinstance(exc, VersionMismatch):
                 extra["current_version"] = exc.current

@@ -47,6 +47,8 @@ class Conflict(Exception):
 
 class IdempotencyKeyReused(Exception):
     def __init__(self) -> None:
+        # Named like a field, because every 422 of the contract says which input to fix.
+        self.fields = {"Idempotency-Key": "already used with a different body; send a new key for a new request"}
         super().__init__(
             "this Idempotency-Key was already used with a different body; use a new key for a new request"
         )

@@ -242,6 +242,7 @@ def test_idempotent_create_replays_the_first_answer(api: Api) -> None:
     other = api.post("/v1/products", new_body("products"), idempotency_key="key-1")
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert list(other.json()["error"]["fields"]) == ["Idempotency-Key"], "every 422 names what to fix"
     elsewhere = api.post("/v1/users", new_body("users"), idempotency_key="key-1")
     assert elsewhere.status_code == 201, "keys are per collection"
 
