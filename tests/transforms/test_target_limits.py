@@ -8,8 +8,11 @@ shows up as a value the mapper passes and the other system refuses, which a targ
 
 from __future__ import annotations
 
+import itertools
 import json
+import string
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +20,7 @@ import pytest
 from customcrm_invoiced_mapper.converters import Direction
 from customcrm_invoiced_mapper.engine import map_record
 from customcrm_invoiced_mapper.spec import Flow, ListSpec, Row, load_flows
+from customcrm_invoiced_mapper.values import Unmappable
 
 from sandbox.common.process import REPO_ROOT
 from sandbox.customcrm.entities import ENTITIES
@@ -143,3 +147,58 @@ def test_text_the_mapper_passes_is_accepted_by_the_other_system(case: Case) -> N
     else:
         accepted = _customcrm_accepts(flow.customcrm.stream, row.customcrm or "", value, line=line)
     assert accepted, f"the mapper passes {len(value)} characters that the receiving system refuses"
+
+
+def _customcrm_refuses(stream: str, body: dict[str, Any]) -> bool:
+    try:
+        validate_patch(ENTITIES[stream], body)
+    except Invalid:
+        return True
+    return False
+
+
+def _row(flow: Flow, converter: str, spec: ListSpec | None = None) -> list[Row]:
+    return [row for row in (spec.rows if spec else flow.rows) if row.converter.name == converter]
+
+
+def _passes(row: Row, value: Any) -> Any:
+    try:
+        return row.converter.convert("to_customcrm", value, UTC)
+    except Unmappable:
+        return None
+
+
+@pytest.mark.parametrize(("flow_name", "converter", "length"), [("customer", "country", 2), ("order", "currency", 3)])
+def test_the_codes_the_mapper_passes_are_exactly_the_codes_customcrm_accepts(
+    flow_name: str, converter: str, length: int
+) -> None:
+    flow = next(f for f in load_flows() if f.name == flow_name)
+    (row,) = _row(flow, converter)
+    candidates = ["".join(c) for c in itertools.product(string.ascii_lowercase, repeat=length)]
+    passed = {code for code in (_passes(row, c) for c in candidates) if code is not None}
+    accepted = {
+        c.upper() for c in candidates
+        if not _customcrm_refuses(flow.customcrm.stream, _nested(row.customcrm or "", c.upper()))
+    }
+    assert passed == accepted
+
+
+def test_the_payment_terms_the_mapper_passes_are_those_customcrm_accepts() -> None:
+    flow = next(f for f in load_flows() if f.name == "customer")
+    (row,) = _row(flow, "payment_terms")
+    for days in range(10_000):
+        passed = _passes(row, f"NET {days}")
+        assert (passed is not None) is not _customcrm_refuses("customers", {"payment_terms_days": days}), days
+
+
+@pytest.mark.parametrize("digits", range(20))
+def test_the_amounts_the_mapper_passes_are_those_customcrm_accepts(digits: int) -> None:
+    for flow in load_flows():
+        for spec in (None, *flow.lists):
+            for row in _row(flow, "decimal", spec):
+                for number in (Decimal(10) ** digits - Decimal("0.01"), Decimal(10) ** digits):
+                    body: dict[str, Any] = {row.customcrm or "": f"{number:.{row.converter.args['scale']}f}"}
+                    if spec is not None:
+                        body = {"lines": [{"description": "x", "quantity": "1.000", "unit_price": "1.00", **body}]}
+                    accepted = not _customcrm_refuses(flow.customcrm.stream, body)
+                    assert (_passes(row, number) is not None) is accepted, (row.customcrm, number)

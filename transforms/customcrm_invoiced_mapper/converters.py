@@ -156,13 +156,17 @@ class DecimalNumber(Converter):
         return values.decimal_string_to_number(value)
 
     def to_customcrm(self, value: Any, zone: ZoneInfo) -> str:
-        return values.number_to_decimal_string(value, self.args["scale"], signed=self.args.get("signed", True))
+        return values.number_to_decimal_string(
+            value, self.args["scale"], signed=self.args.get("signed", True), int_digits=self.args.get("int_digits")
+        )
 
     def describe(self) -> str:
         sign = "" if self.args.get("signed", True) else "; negative values refused"
+        limit = self.args.get("int_digits")
+        digits = f"; more than {limit} digits before the point refused" if limit else ""
         return (
             f"{self.summary} Written to Customcrm with exactly {self.args['scale']} decimals; a value with more "
-            f"digits is refused, not rounded{sign}."
+            f"digits is refused, not rounded{sign}{digits}."
         )
 
 
@@ -220,7 +224,11 @@ class PaymentTerms(Converter):
         return values.payment_terms_to_invoiced(value)
 
     def to_customcrm(self, value: Any, zone: ZoneInfo) -> int:
-        return values.payment_terms_to_customcrm(value)
+        return values.payment_terms_to_customcrm(value, self.args.get("customcrm_max_days"))
+
+    def describe(self) -> str:
+        limit = self.args.get("customcrm_max_days")
+        return self.summary + (f" Refused beyond {limit} days, the most Customcrm keeps." if limit else "")
 
 
 class OrderStatus(Converter):

@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from customcrm_invoiced_mapper.codes import COUNTRIES, CURRENCIES
+
 # Noon is at least eleven hours from either midnight, so the timestamp reads as the same calendar date for any viewer
 # within ±11 h of the business zone, and no DST change (they all happen at night) can push it into another day.
 BUSINESS_TIME_OF_DAY = time(12, 0)
@@ -124,9 +126,11 @@ def decimal_string_to_number(value: str | int | Decimal) -> Decimal:
     return number
 
 
-def number_to_decimal_string(value: object, scale: int, *, signed: bool = True) -> str:
+def number_to_decimal_string(value: object, scale: int, *, signed: bool = True, int_digits: int | None = None) -> str:
     """Invoiced's 12.5 → '12.50' at Customcrm's fixed scale; a value that would lose digits is refused, not rounded."""
     number = _as_decimal(value)
+    if int_digits is not None and abs(number) >= Decimal(10) ** int_digits:
+        raise Unmappable(f"{value} has more than {int_digits} digits before the decimal point, which Customcrm keeps")
     exponent = Decimal(1).scaleb(-scale)
     try:
         quantized = number.quantize(exponent)
@@ -162,22 +166,24 @@ def _as_decimal(value: object) -> Decimal:
 
 def currency_to_invoiced(value: str) -> str:
     """ISO 4217 'NOK' → 'nok' (Invoiced stores currencies lower-case)."""
-    return _code(value, _CURRENCY, "an ISO 4217 currency code such as NOK or USD").lower()
+    return _code(value, _CURRENCY, CURRENCIES, "an ISO 4217 currency code such as NOK or USD").lower()
 
 
 def currency_to_customcrm(value: str) -> str:
     """'nok' → 'NOK' (Customcrm validates upper-case ISO 4217)."""
-    return _code(value, _CURRENCY, "an ISO 4217 currency code such as nok or usd").upper()
+    return _code(value, _CURRENCY, CURRENCIES, "an ISO 4217 currency code such as nok or usd").upper()
 
 
 def country_code(value: str) -> str:
     """ISO 3166-1 alpha-2, upper-case in both systems; a lower-case code is repaired, anything else refused."""
-    return _code(value, _COUNTRY, "an ISO 3166-1 alpha-2 country code such as NO or US").upper()
+    return _code(value, _COUNTRY, COUNTRIES, "an ISO 3166-1 alpha-2 country code such as NO or US").upper()
 
 
-def _code(value: object, pattern: re.Pattern[str], expected: str) -> str:
+def _code(value: object, pattern: re.Pattern[str], known: frozenset[str], expected: str) -> str:
     if not isinstance(value, str) or not pattern.match(value):
         raise Unmappable(f"{value!r} is not {expected}")
+    if value.upper() not in known:
+        raise Unmappable(f"{value!r} has the shape but is not an assigned code: it is not {expected}")
     return value
 
 
@@ -191,7 +197,7 @@ def payment_terms_to_invoiced(days: int) -> str:
     return f"NET {days}"
 
 
-def payment_terms_to_customcrm(terms: str) -> int:
+def payment_terms_to_customcrm(terms: str, max_days: int | None = None) -> int:
     """'NET 30' → 30; 'Due on receipt' → 0; early-payment terms like '2% 10 NET 30' keep their net days (30)."""
     text = terms.strip() if isinstance(terms, str) else ""
     if _DUE_ON_RECEIPT.match(text):
@@ -201,7 +207,10 @@ def payment_terms_to_customcrm(terms: str) -> int:
         raise Unmappable(
             f"{terms!r} names no net days; Customcrm stores payment terms as days: use terms like 'NET 30' in Invoiced"
         )
-    return int(match.group(1))
+    days = int(match.group(1))
+    if max_days is not None and days > max_days:
+        raise Unmappable(f"{terms!r} is more than the {max_days} days Customcrm keeps: use shorter terms in Invoiced")
+    return days
 
 
 # --- order status ⇄ invoice state ---------------------------------------------------------------------------------
