@@ -2,6 +2,12 @@
 
 Holding one lock from reading the clock to the commit is what makes `updated_at` a total, commit-ordered
 sequence: a write can never become visible with a timestamp below one a reader has already walked past.
+
+Reads take the same lock, because they share the connection and would otherwise see a write's uncommitted
+rows; they hold it only for the query itself and decode records after releasing it. The price is that all
+requests queue on one lock (fine for tests and demos, not for load). Per-thread read connections on a WAL
+file would let reads run beside writes without weakening the guarantee, since each reader then sees a
+committed prefix of the `updated_at` sequence.
 """
 
 from __future__ import annotations
