@@ -1,7 +1,9 @@
-"""`python -m sandbox.customcrm --port PORT --db FILE --token TOKEN [--seed-customers N --seed S]`."""
+"""`python -m sandbox.customcrm --port PORT --db FILE --token TOKEN [--seed-customers N --seed S]`
+(or the tokens in $SANDBOX_CUSTOMCRM_TOKENS)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from sandbox.common.cli import base_parser, serve
@@ -9,12 +11,15 @@ from sandbox.customcrm.app import CustomcrmApp
 from sandbox.customcrm.seed import seed
 from sandbox.customcrm.store import Store
 
+# Tokens can come from the environment so they stay out of the process list, as the Invoiced sandbox's keys do.
+TOKENS_ENV = "SANDBOX_CUSTOMCRM_TOKENS"
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = base_parser("python -m sandbox.customcrm", "Customcrm reference service (the CRM contract) on SQLite.")
     parser.add_argument(
-        "--token", action="append", required=True, metavar="TOKEN",
-        help="bearer token clients must send; repeat to accept several",
+        "--token", dest="tokens", action="append", default=[], metavar="TOKEN",
+        help=f"bearer token clients must send; repeat to accept several, or comma-separated in ${TOKENS_ENV}",
     )
     parser.add_argument(
         "--seed-customers", type=int, default=0, metavar="N",
@@ -22,14 +27,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
     args = parser.parse_args(argv)
-    if any(not token.strip() for token in args.token):
-        sys.exit("error: --token must not be empty")
+    tokens = [token.strip() for token in args.tokens or os.environ.get(TOKENS_ENV, "").split(",")]
+    if not all(tokens):
+        parser.error(f"give --token TOKEN (not empty), or set {TOKENS_ENV}")
     if args.seed_customers < 0:
         sys.exit("error: --seed-customers must be >= 0")
     store = Store(args.db)
     if args.seed_customers:
         seed(store, customers=args.seed_customers, seed_value=args.seed)
-    serve(CustomcrmApp(store, args.token), args)
+    serve(CustomcrmApp(store, tokens), args)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,12 @@ def test_tokens_never_reach_the_log(start_sandbox: SandboxStarter) -> None:
     assert "token-value" not in log
 
 
+def test_tokens_can_stay_out_of_the_process_list(start_sandbox: SandboxStarter) -> None:
+    with start_sandbox("customcrm", env={"SANDBOX_CUSTOMCRM_TOKENS": "env-token-1, env-token-2"}) as sandbox:
+        assert Api(sandbox.url, token="env-token-2").get("/v1/users").status_code == 200
+        assert Api(sandbox.url, token="wrong").get("/v1/users").status_code == 401
+
+
 def test_a_create_whose_answer_was_lost_is_retried_into_one_record(start_sandbox: SandboxStarter) -> None:
     # Half of all writes commit and then lose their answer; the seed makes the sequence repeatable.
     faults = ("--fault-ambiguous-write-rate", "0.5", "--fault-seed", "4")
