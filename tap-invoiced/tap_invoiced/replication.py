@@ -152,10 +152,12 @@ class CatalogStream(IncrementalStream):
         newest: int | None = None
         # Archived first, so that when an id was reused the live item is the one emitted last.
         # Archiving may leave updated_at alone, so archived items are recognised by version instead.
+        # An item archived during this walk sorts among those already read and pushes a row read already onto
+        # the next page (a repeat, never a skip), so versions are also checked against this run's.
         for row in self.walk(PageWalk(self.path, {"archived": 1, **BY_CREATION}, self.per_page), context):
             version = _version(row)
-            archived_now.add(version)
-            if version not in archived_before:
+            if version not in archived_before and version not in archived_now:
+                archived_now.add(version)
                 newest = max(newest or 0, row["updated_at"])
                 yield {**row, "archived": True}
         changed_after = (start or 0) - self.overlap
