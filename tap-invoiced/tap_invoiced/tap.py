@@ -42,8 +42,9 @@ class TapInvoiced(Tap):
             "start_date",
             th.DateTimeType,
             title="Start date",
-            description="On the first run, read only changes and deletes at or after this time (contacts, which "
-            "Invoiced cannot filter by time, are read in full on the first run).",
+            description="On the first run, read only changes and deletes at or after this time, give or take "
+            "`overlap_seconds` before it (contacts, which Invoiced cannot filter by time, are read in full on "
+            "the first run).",
         ),
         th.Property(
             "per_page",
