@@ -29,9 +29,10 @@ _CHARS = st.characters(blacklist_categories=("Cs",))
 
 
 def text(max_size: int, *, empty: bool = True) -> st.SearchStrategy[str | None]:
-    """Unicode text, None, and (when allowed) the empty string, which both systems treat as no value."""
+    """Unicode text, None, and (when allowed) the empty string, which both systems treat as no value; a required
+    text (empty=False) is never blank either, as Customcrm refuses blank required fields."""
     filled = st.text(_CHARS, min_size=1, max_size=max_size)
-    return st.one_of(st.none(), st.just(""), filled) if empty else filled
+    return st.one_of(st.none(), st.just(""), filled) if empty else filled.filter(str.strip)
 
 
 def decimals(scale: int, *, signed: bool = True, max_units: int = 10**9) -> st.SearchStrategy[Decimal]:
@@ -138,7 +139,7 @@ def customcrm_orders(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "id": draw(_ids("ord_")),
         "external_ids": draw(st.one_of(st.just({}), st.integers(1, 10**7).map(lambda n: {"invoiced": str(n)}))),
-        "order_number": draw(st.text(_CHARS, min_size=1, max_size=32)),
+        "order_number": draw(text(32, empty=False)),
         "customer_id": draw(_ids("cus_")),
         "owner_user_id": draw(st.one_of(st.none(), _ids("usr_"))),
         "order_date": order_date.isoformat(),
@@ -185,7 +186,7 @@ def invoiced_invoices(draw: st.DrawFn) -> dict[str, Any]:
         "id": draw(st.integers(1, 10**7)),
         "object": "invoice",
         "customer": draw(st.integers(1, 10**7)),
-        "number": draw(st.text(_CHARS, min_size=1, max_size=32)),
+        "number": draw(text(32, empty=False)),
         "currency": draw(currencies).lower(),
         "date": draw(_unix_stamp()),
         "due_date": draw(st.one_of(st.none(), _unix_stamp())),

@@ -42,3 +42,20 @@ def test_a_metadata_value_of_exactly_255_bytes_is_written(flows: dict[str, Flow]
     out = _to_invoiced(flows["customer"], {**CUSTOMER, "website": website})
     assert "_reject" not in out
     assert out["metadata"]["website"] == website
+
+
+def test_an_empty_string_is_no_value_for_every_converter(flows: dict[str, Flow]) -> None:
+    customer = {"id": 7, "type": "company", "name": "Acme", "country": "", "currency": "", "payment_terms": "",
+                "email": "", "active": True, "updated_at": "2024-01-01T00:00:00Z", "deleted_at": None}
+    out = map_record(flows["customer"], "to_customcrm", customer, UTC)
+    assert "_reject" not in out
+    assert out["billing_address"]["country"] is None
+    assert (out["currency"], out["payment_terms_days"], out["email"]) == (None, None, None)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", None])
+def test_a_blank_required_text_is_a_reject_naming_the_field(blank: str | None, flows: dict[str, Flow]) -> None:
+    customer = {"id": 7, "type": "company", "name": blank, "updated_at": "2024-01-01T00:00:00Z", "deleted_at": None}
+    out = map_record(flows["customer"], "to_customcrm", customer, UTC)
+    assert out["_reject"]["field"] == "name"
+    assert "has no value" in out["_reject"]["reason"]

@@ -1,6 +1,7 @@
 """The converters a mapping row can name, each a pair of exact conversions plus what the docs and schemas say of it.
 
-A converter never sees `None`: the engine maps an absent value to nothing and `None` to `None` before calling it.
+A converter never sees `None` or `""`: the engine maps an absent value to nothing, and `None` and `""` to `None`,
+before calling it.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class Converter:
 class Text(Converter):
     name = "text"
     invoiced_type = "String"
-    summary = "Text as is; an empty string maps to null."
+    summary = "Text as is."
 
     def to_invoiced(self, value: Any, zone: ZoneInfo) -> str | None:
         return self._text(value, self.args.get("invoiced_max_length"), "Invoiced", "Customcrm")
@@ -87,7 +88,7 @@ class Text(Converter):
             raise Unmappable(
                 f"the text is {len(text)} characters long and {target} keeps at most {limit}: shorten it in {source}"
             )
-        return text or None
+        return text
 
     def describe(self) -> str:
         limits = [

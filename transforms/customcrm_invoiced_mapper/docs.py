@@ -31,7 +31,8 @@ Each table lists the Customcrm property, the Invoiced property and its data type
 once a link exists ("Both ways", or one way only), and how the value is converted. The mapper runs as two Meltano \
 mappings of one Singer inline mapper: ``customcrm-to-invoiced`` (direction ``customcrm_to_invoiced``) and \
 ``invoiced-to-customcrm`` (direction ``invoiced_to_customcrm``). Calendar dates become timestamps at the configured \
-``business_timezone`` (default UTC).
+``business_timezone`` (default UTC). An empty string is no value in either system: it maps to null, like null. A \
+required text that is empty or only spaces rejects the record.
 
 Every output record carries ``{SOURCE}``: the source system, stream, id, ``updated_at`` and ``deleted_at``. A record \
 whose ``deleted_at`` is set is a tombstone and keeps only its identity fields. A record that cannot be mapped is not \

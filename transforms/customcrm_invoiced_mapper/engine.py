@@ -1,7 +1,7 @@
 """Applies a flow's rows to one record in one direction: a pure function from source record to output record.
 
 Rules, in the order the rows are written:
-- an absent source field leaves the target field absent (the target leaves it alone); `None` maps to `None`;
+- an absent source field leaves the target field absent (the target leaves it alone); `None` and `""` map to `None`;
 - a `fallback` row only fills a target field an earlier row left empty;
 - a tombstone (`deleted_at` set) maps only its `key` rows: the targets need its identity, not its last values;
 - any problem (an unconvertible value, a missing required one) turns the record into a reject: identity rows,
@@ -89,6 +89,8 @@ def _map_rows(
             continue
         field = prefix + ", ".join(row.source(direction) or targets)
         value = _read(record, row.source(direction))
+        if value == "":
+            value = None  # neither system tells an empty string from no value, so neither does any converter
         if value is MISSING:
             if direction in row.required:
                 problems.append(_missing(row, direction, field))
@@ -101,7 +103,8 @@ def _map_rows(
         except Unmappable as exc:
             problems.append(Problem(field, str(exc)))
             continue
-        if converted is None and direction in row.required:
+        if direction in row.required and (converted is None or (isinstance(converted, str) and not converted.strip())):
+            # Customcrm refuses a blank required text; better named here than refused by the target
             problems.append(_missing(row, direction, field))
             continue
         _write(out, targets, converted)

@@ -1,7 +1,7 @@
 """Pure value conversions between Customcrm and Invoiced, each exact in both directions.
 
 Every function either returns the converted value or raises `Unmappable` with a reason a person can act on.
-`None` always maps to `None`; the converters in converters.py decide what an empty string means.
+The engine maps `None` and `""` to `None` itself, so these never see them.
 """
 
 from __future__ import annotations
