@@ -12,7 +12,6 @@ from datetime import timezone
 from functools import cached_property
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 from singer_sdk.authenticators import BearerTokenAuthenticator
@@ -22,12 +21,12 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_customcrm.bookmark import EmittedAtBookmark
-from tap_customcrm.errors import OTHER_CLIENT_ERROR, classify, describe_error, retry_waits
+from tap_customcrm.errors import OTHER_CLIENT_ERROR, classify, describe_error, describe_failure, retry_waits
 from tap_customcrm.pagination import KeysetPaginator, read_page
 
 if TYPE_CHECKING:
     from backoff.types import Details
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Context, RequestFunc
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -87,12 +86,24 @@ class CustomcrmStream(RESTStream[str | None]):
 
     def backoff_handler(self, details: Details) -> None:
         failure = details.get("exception")
-        if not isinstance(failure, RetriableAPIError):  # no response: name the request and the kind of failure
-            request = details["args"][0]
-            failure = f"{request.method} {urlsplit(request.url).path}: {type(failure).__name__}"
+        if not isinstance(failure, RetriableAPIError):  # no answer: name the request and what went wrong
+            failure = describe_failure(details["args"][0], failure)
         self.logger.warning(
             "%s; retry %d of %d in %.2f s", failure, details["tries"], self.backoff_max_tries() - 1, details["wait"]
         )
+
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        retrying = super().request_decorator(func)
+
+        def request(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            # When the last try got no answer at all, requests' own text is urllib3's pool internals
+            # ("Max retries exceeded with url: ..."): say instead which request failed, why, and what to check.
+            try:
+                return retrying(prepared_request, context)
+            except (requests.RequestException, ConnectionResetError) as failure:
+                raise FatalAPIError(describe_failure(prepared_request, failure)) from failure
+
+        return request
 
     # Errors: one table decides, one function words the message.
 

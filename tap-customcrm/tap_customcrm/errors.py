@@ -65,6 +65,34 @@ def describe_error(response: requests.Response, verdict: Verdict) -> str:
     return f"{text} -- {verdict.reason}"
 
 
+# For failures without an answer, the most specific first (a connect timeout is both a timeout and a
+# connection error).
+FAILURE_HINTS: tuple[tuple[type[BaseException], str], ...] = (
+    (requests.exceptions.ConnectTimeout, "could not connect in time: check api_url and that the service is reachable"),
+    (requests.exceptions.Timeout, "no answer in time: the service is slow or stuck; raise request_timeout"),
+    (requests.exceptions.ConnectionError, "could not reach the service: check api_url and that it is reachable"),
+    (requests.exceptions.ChunkedEncodingError, "the connection broke mid-answer, usually transient: run again"),
+    (ConnectionResetError, "the connection broke mid-answer, usually transient: run again"),
+    (requests.exceptions.InvalidURL, "api_url is not a usable http(s) URL"),
+    (requests.exceptions.InvalidSchema, "api_url is not a usable http(s) URL"),
+    (requests.exceptions.MissingSchema, "api_url is not a usable http(s) URL"),
+)
+
+
+def describe_failure(request: requests.PreparedRequest, failure: BaseException) -> str:
+    """`GET /v1/orders: ConnectionError (Connection refused) -- hint`, for a request that got no answer."""
+    hint = next((hint for kind, hint in FAILURE_HINTS if isinstance(failure, kind)), "the request failed")
+    path = urlsplit(request.url or "").path
+    return f"{request.method} {path}: {type(failure).__name__} ({_root_cause(failure)}) -- {hint}"
+
+
+def _root_cause(failure: BaseException) -> str:
+    """The innermost reason (`Connection refused`, `timed out`): requests and urllib3 wrap it in long texts."""
+    while (inner := failure.__cause__ or failure.__context__) is not None:
+        failure = inner
+    return getattr(failure, "strerror", None) or str(failure)
+
+
 def _error_body(response: requests.Response) -> dict[str, Any] | None:
     """The contract's `{"error": {"code", "message", "fields"}}`, or None when the body is something else."""
     try:

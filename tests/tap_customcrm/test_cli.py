@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,24 @@ def test_a_wrong_token_exits_non_zero_with_a_message_that_says_what_to_fix(crm: 
     assert "check the api_token setting" in run.stderr
     assert wrong not in run.stdout + run.stderr
     assert not [line for line in run.stdout.splitlines() if '"RECORD"' in line]
+
+
+def test_an_unreachable_service_exits_non_zero_naming_the_request_the_cause_and_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config(f"http://127.0.0.1:{port}", max_retries=1)))
+
+    run = _run("--config", str(config))
+
+    assert run.returncode != 0
+    final = run.stderr.strip().splitlines()[-1]
+    assert final == (
+        "singer_sdk.exceptions.FatalAPIError: GET /v1/customers: ConnectionError (Connection refused) "
+        "-- could not reach the service: check api_url and that it is reachable"
+    )
+    assert TOKEN not in run.stdout + run.stderr
 
 
 def test_discover_lists_the_four_incremental_streams_without_the_token(crm: CrmApi, tmp_path: Path) -> None:
