@@ -271,6 +271,23 @@ def test_item_ids_are_valid_deterministic_and_distinct(sku_list: list[str]) -> N
     assert len(set(ids)) == len(ids)
 
 
+@given(st.lists(skus, unique=True, min_size=1, max_size=10))
+@example(["ABC", "Widget A"])
+def test_a_sku_copied_from_another_skus_item_id_gets_its_own_id(sku_list: list[str]) -> None:
+    """Someone types an item id seen in Invoiced as the SKU of a new product: the two must not share an item."""
+    derived = [values.item_id_from_sku(sku) for sku in sku_list]
+    copied = [d for d in derived if d not in sku_list]
+    everything = sku_list + copied
+    ids = [values.item_id_from_sku(sku) for sku in everything]
+    assert len(set(ids)) == len(everything), dict(zip(everything, ids, strict=True))
+
+
+def test_a_valid_sku_with_the_derived_ending_is_derived_too() -> None:
+    assert values.item_id_from_sku("abc-b5d4045c3f") != values.item_id_from_sku("ABC") == "abc-b5d4045c3f"
+    assert re.fullmatch(r"part-1234567890-[0-9a-f]{10}", values.item_id_from_sku("part-1234567890"))
+    assert values.item_id_from_sku("part-123456789") == "part-123456789"
+
+
 def test_invoiced_ids_are_positive_integers_kept_as_text_in_customcrm() -> None:
     assert values.invoiced_id_to_int("15444") == 15444
     assert values.invoiced_id_to_text(15444) == "15444"

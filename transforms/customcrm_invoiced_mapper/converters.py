@@ -286,9 +286,10 @@ class ItemIdFromSku(Converter):
     name = "item_id_from_sku"
     invoiced_type = "String (item id)"
     summary = (
-        "A SKU that is already a valid lower-case item id is the id; any other SKU is folded to ASCII lower case "
-        "with other characters as '-', cut to 60 characters, plus '-' and 10 hex digits of the SHA-256 of the exact "
-        "SKU, so SKUs that fold alike still get different ids."
+        "A SKU that is already a valid lower-case item id (at most 60 characters, not ending in '-' and 10 hex "
+        "digits) is the id; any other SKU is folded to ASCII lower case with other characters as '-', cut to 60 "
+        "characters, plus '-' and 10 hex digits of the SHA-256 of the exact SKU, so SKUs that fold alike, and a SKU "
+        "copied from a derived id, still get different ids."
     )
     directions = frozenset({"to_invoiced"})
 

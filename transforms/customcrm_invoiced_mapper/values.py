@@ -23,6 +23,7 @@ ITEM_ID_PATTERN = re.compile(r"^[a-z0-9_\-:]{2,}$")  # what we derive: lower cas
 _ANY_ITEM_ID = re.compile(r"^[a-z0-9_\-:]{2,}$", re.IGNORECASE)  # what Invoiced accepts, e.g. typed in its UI
 ITEM_ID_SLUG_MAX = 60
 ITEM_ID_DIGEST_LENGTH = 10
+_DERIVED_SUFFIX = re.compile(rf"-[0-9a-f]{{{ITEM_ID_DIGEST_LENGTH}}}$")  # reserved for ids derived from other SKUs
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$", re.ASCII)
@@ -273,14 +274,15 @@ def invoice_state_to_order_status(state: dict[str, object]) -> str | None:
 def item_id_from_sku(sku: str) -> str:
     """A product SKU as an Invoiced item id (`^[a-z0-9_\\-:]{2,}$`), deterministic and collision-safe.
 
-    A SKU that already is a valid id is used as it is. Any other SKU is folded to ASCII lower case, with runs of
-    other characters turned into '-', cut to 60 characters, and given a suffix of 10 hex digits of the SHA-256 of the
-    exact SKU. Two SKUs that fold alike (case, accents, punctuation) therefore still get different ids, and a
-    suffixed id cannot equal an unchanged SKU unless that SKU spells out another SKU's digest.
+    A SKU that already is a valid id is used as it is, unless it ends the way derived ids end. Any other SKU is
+    folded to ASCII lower case, with runs of other characters turned into '-', cut to 60 characters, and given a
+    suffix of '-' and 10 hex digits of the SHA-256 of the exact SKU. So a derived id and an unchanged SKU never meet
+    (only derived ids end in '-' + 10 hex digits, even when someone copies a derived id into a new SKU), and two
+    derived ids meet only if their SKUs fold alike (case, accents, punctuation) and share 40 bits of digest.
     """
     if not isinstance(sku, str) or not sku.strip():
         raise Unmappable(f"{sku!r} is not a SKU: a product needs a SKU to become an Invoiced item")
-    if ITEM_ID_PATTERN.match(sku) and len(sku) <= ITEM_ID_SLUG_MAX:
+    if ITEM_ID_PATTERN.match(sku) and len(sku) <= ITEM_ID_SLUG_MAX and not _DERIVED_SUFFIX.search(sku):
         return sku
     folded = unicodedata.normalize("NFKD", sku).encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9_\-:]+", "-", folded).strip("-")[:ITEM_ID_SLUG_MAX].rstrip("-")
