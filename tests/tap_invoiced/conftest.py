@@ -135,7 +135,11 @@ def next_second() -> None:
 def seeded(start_sandbox: Callable[..., Any]) -> Iterator[InvoicedApi]:
     """A seeded sandbox nobody edits: for the standard tests and the CLI tests."""
     with start_sandbox("invoiced", "--api-key", KEY, "--seed-customers", str(SEED_CUSTOMERS), "--seed", "5") as sb:
-        yield InvoicedApi(sb.url)
+        api = InvoicedApi(sb.url)
+        # The seed sets no credit limit; one customer gets one, so the standard tests check that money
+        # arrives as a JSON number rather than finding no value to check.
+        api.patch("/customers/1", {"credit_limit": "2500.50"})
+        yield api
 
 
 @pytest.fixture(scope="module")
