@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
@@ -109,7 +110,8 @@ def sync(
 
     `meanwhile` runs after the tap has started (and taken its start time) but before it reads anything.
     """
-    tap = TapInvoiced(config=config, state=state, parse_env_config=False, validate_config=True)
+    # The SDK updates the state it is given in place; a copy keeps each earlier result as it was.
+    tap = TapInvoiced(config=config, state=copy.deepcopy(state), parse_env_config=False, validate_config=True)
     if meanwhile is not None:
         meanwhile()
     out = io.StringIO()
