@@ -55,6 +55,10 @@ class App(Protocol):
         """The system's own rendering of an injected 500 or 429, or of an unexpected error."""
         ...
 
+    def malformed_request(self, message: str) -> Response:
+        """The system's own 400 for a request the server cannot even read (e.g. a bad Content-Length)."""
+        ...
+
     def admission(self, request: Request) -> contextlib.AbstractContextManager[Response | None]:
         """Hold the request 'in flight' for its whole life; yield a refusal to answer it instead."""
         ...
@@ -80,7 +84,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            # The body's end is unknown, so the connection cannot be reused after answering.
+            self.close_connection = True
+            self._send(self.server.app.malformed_request("the Content-Length header is not a number"))
+            return
         body = self.rfile.read(length) if length > 0 else b""
         request = Request(
             method=self.command,

@@ -69,6 +69,9 @@ class CustomcrmApp:
             return response
         return error(500, "internal_error", "the service failed unexpectedly; the request is safe to retry")
 
+    def malformed_request(self, message: str) -> Response:
+        return error(400, "invalid_json", f"the body cannot be read: {message}")
+
     def handle(self, request: Request) -> Response:
         if request.path == "/openapi.json" and request.method == "GET":
             return Response(200, self._document)

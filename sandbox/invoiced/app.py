@@ -144,6 +144,9 @@ class InvoicedApp:
             return error_response(ApiError(429, RATE_LIMIT_MESSAGE))
         return error_response(ApiError(500, SERVER_ERROR_MESSAGE + uuid.uuid4().hex))
 
+    def malformed_request(self, message: str) -> Response:
+        return error_response(ApiError(400, message))
+
     @contextlib.contextmanager
     def admission(self, request: Request) -> Iterator[Response | None]:
         """At most 20 requests in flight per valid API key; the rest get the real 429, no Retry-After."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import invoiced
 import pytest
 import requests
 
+from tests.conftest import SandboxStarter
 from tests.sandbox_invoiced.conftest import API_KEY, Api, official_client, unique
 
 JSON = {"Content-Type": "application/json"}
@@ -195,3 +197,15 @@ def test_headers_on_every_answer(api: Api, sandbox: Any) -> None:
         assert response.headers["WWW-Authenticate"] == 'Basic realm="Invoiced"'
     deleted = api.delete(f"/customers/{answers[1].json()['id']}")
     assert (deleted.status_code, deleted.content) == (204, b"")
+
+
+def test_a_malformed_content_length_gets_a_json_400(start_sandbox: SandboxStarter) -> None:
+    # requests cannot send a broken header, so this speaks HTTP by hand.
+    with start_sandbox("invoiced", "--api-key", "cl-test-key") as sandbox:
+        host, port = sandbox.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(b"POST /customers HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n{}")
+            # The server closes the connection after answering: the body's end was unknown.
+            answer = b"".join(iter(lambda: conn.recv(65536), b"")).decode()
+    assert answer.startswith("HTTP/1.1 400")
+    assert '"message":"the Content-Length header is not a number"' in answer
