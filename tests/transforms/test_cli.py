@@ -91,12 +91,17 @@ def test_a_bad_record_is_rejected_in_its_stream_and_the_stream_goes_on(run_mappe
     rejected, fine = _records(out, "invoices")
     assert rejected["_reject"]["field"] == "order_date"
     assert "not a real calendar date" in rejected["_reject"]["reason"]
-    assert {p["field"] for p in rejected["_reject"]["problems"]} == {"order_date", "lines[0].quantity"}
+    assert rejected["_reject"]["fix"] == "correct order_date in Customcrm"
+    assert [(p["field"], p["fix"]) for p in rejected["_reject"]["problems"]] == [
+        ("order_date", "correct order_date in Customcrm"),
+        ("lines[0].quantity", "correct lines[0].quantity in Customcrm"),
+    ]
     # only identity survives, so a half-mapped record can never be written by mistake
     assert rejected == {"metadata": {"customcrm_id": "ord_2"}, "id": 77, "_reject": rejected["_reject"],
                         "_source": rejected["_source"]}
     assert "_reject" not in fine
     assert "Rejected orders record ord_2: order_date" in log
+    assert "fix: correct order_date in Customcrm" in log
     _validate(out)
 
 

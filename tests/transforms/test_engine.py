@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from customcrm_invoiced_mapper.converters import Direction
 from customcrm_invoiced_mapper.engine import map_record
 from customcrm_invoiced_mapper.spec import Flow
 
@@ -59,3 +61,24 @@ def test_a_blank_required_text_is_a_reject_naming_the_field(blank: str | None, f
     out = map_record(flows["customer"], "to_customcrm", customer, UTC)
     assert out["_reject"]["field"] == "name"
     assert "has no value" in out["_reject"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("flow_name", "direction", "record", "fix"),
+    [
+        ("customer", "to_invoiced", {**CUSTOMER, "website": "x" * 300}, "shorten it in Customcrm"),
+        ("customer", "to_invoiced", {**CUSTOMER, "name": None}, "fill it in Customcrm"),
+        ("customer", "to_invoiced", {**CUSTOMER, "currency": "KRONER"}, "correct currency in Customcrm"),
+        ("customer", "to_customcrm", {"id": 1, "name": "A", "payment_terms": "EOM"},
+         "use terms like 'NET 30' in Invoiced"),
+        ("order", "to_customcrm", {"id": 1, "items": [{"name": "A", "quantity": 1, "unit_cost": Decimal("0.005")}]},
+         "round it to 2 decimals in Invoiced, so both systems keep the same amount"),
+    ],
+)
+def test_every_reject_says_what_to_do_and_where(
+    flow_name: str, direction: Direction, record: dict[str, Any], fix: str, flows: dict[str, Flow]
+) -> None:
+    reject = map_record(flows[flow_name], direction, record, UTC)["_reject"]
+    assert fix in [problem["fix"] for problem in reject["problems"]]
+    assert all(any(where in p["fix"] for where in ("in Customcrm", "in Invoiced", "on the invoice"))
+               for p in reject["problems"])

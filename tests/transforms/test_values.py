@@ -258,7 +258,7 @@ def test_other_skus_get_a_slug_and_a_digest(sku: str, slug: str) -> None:
 
 
 def test_an_empty_sku_is_refused() -> None:
-    with pytest.raises(Unmappable, match="needs a SKU"):
+    with pytest.raises(Unmappable, match="give the product a SKU in Customcrm"):
         values.item_id_from_sku("   ")
 
 

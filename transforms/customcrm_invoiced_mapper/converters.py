@@ -86,7 +86,7 @@ class Text(Converter):
         text = str(value)
         if limit is not None and len(text) > limit:
             raise Unmappable(
-                f"the text is {len(text)} characters long and {target} keeps at most {limit}: shorten it in {source}"
+                f"the text is {len(text)} characters long and {target} keeps at most {limit}", f"shorten it in {source}"
             )
         return text
 
@@ -331,7 +331,7 @@ class ReferenceByEmail(Converter):
 
     def to_customcrm(self, value: Any, zone: ZoneInfo) -> dict[str, str]:
         if not isinstance(value, str) or "@" not in value:
-            raise Unmappable(f"{value!r} is not an e-mail address: set the sales rep's e-mail on the invoice")
+            raise Unmappable(f"{value!r} is not an e-mail address", "set the sales rep's e-mail on the invoice")
         return {"email": value}
 
 

@@ -59,12 +59,12 @@ def _map_list(  # noqa: PLR0917 -- a private step of map_record, called once
         set_path(out, spec.target(direction), [])
         return
     if not isinstance(items, list):
-        problems.append(Problem(source, f"{type(items).__name__} is not a list"))
+        problems.append(Problem(source, f"{type(items).__name__} is not a list", _correct(direction, source)))
         return
     mapped = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            problems.append(Problem(f"{source}[{index}]", "is not an object"))
+            problems.append(Problem(f"{source}[{index}]", "is not an object", _correct(direction, source)))
             continue
         mapped.append(_map_rows(spec.rows, direction, item, zone, problems, prefix=f"{source}[{index}]."))
     set_path(out, spec.target(direction), mapped)
@@ -101,7 +101,7 @@ def _map_rows(
             if direction == "to_invoiced" and any(t.startswith(METADATA_PREFIX) for t in targets):
                 converted = metadata_value(converted, DISPLAY[SYSTEMS[direction][0]])
         except Unmappable as exc:
-            problems.append(Problem(field, str(exc)))
+            problems.append(Problem(field, exc.reason, exc.fix or _correct(direction, field)))
             continue
         if direction in row.required and (converted is None or (isinstance(converted, str) and not converted.strip())):
             # Customcrm refuses a blank required text; better named here than refused by the target
@@ -134,7 +134,12 @@ def _write(out: dict[str, Any], targets: tuple[str, ...], value: Any) -> None:
 
 def _missing(row: Row, direction: Direction, field: str) -> Problem:
     source, target = (DISPLAY[s] for s in SYSTEMS[direction])
-    return Problem(field, f"has no value and {target} requires {', '.join(row.target(direction))}: fill it in {source}")
+    required = ", ".join(row.target(direction))
+    return Problem(field, f"has no value and {target} requires {required}", f"fill it in {source}")
+
+
+def _correct(direction: Direction, field: str) -> str:
+    return f"correct {field} in {DISPLAY[SYSTEMS[direction][0]]}"
 
 
 def get_path(record: dict[str, Any], path: str) -> Any:

@@ -3,7 +3,8 @@
 `_source` says where the record came from (system, stream, id) and when the source last changed it (`updated_at`),
 which the targets need for linking and for "the later edit wins". A tombstone keeps its identity and has
 `_source.deleted_at` set. `_reject` is present only on a record that could not be mapped: it names the source field,
-why, and what to fix, and the record then holds only its identity fields, for the target to record the failure.
+why (`reason`) and what to do (`fix`), and the record then holds only its identity fields, for the target to record
+the failure.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ REJECT = "_reject"
 _TEXT = {"type": ["string", "null"]}
 _PROBLEM_SCHEMA = {
     "type": "object",
-    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
-    "required": ["field", "reason"],
+    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}, "fix": {"type": "string"}},
+    "required": ["field", "reason", "fix"],
 }
 
 SOURCE_SCHEMA: dict[str, Any] = {
@@ -40,7 +41,7 @@ REJECT_SCHEMA: dict[str, Any] = {
     "type": ["object", "null"],
     "description": "Present only when the record could not be mapped: the first problem, then all of them.",
     "properties": {**_PROBLEM_SCHEMA["properties"], "problems": {"type": "array", "items": _PROBLEM_SCHEMA}},
-    "required": ["field", "reason", "problems"],
+    "required": ["field", "reason", "fix", "problems"],
 }
 
 
@@ -48,9 +49,10 @@ REJECT_SCHEMA: dict[str, Any] = {
 class Problem:
     field: str  # the source field, as the person fixing it sees it (e.g. lines[2].unit_price)
     reason: str
+    fix: str  # what to do, and in which system
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
+        return {"field": self.field, "reason": self.reason, "fix": self.fix}
 
 
 def source_of(system: str, stream: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -76,4 +78,4 @@ def _instant(value: Any) -> str | None:
 
 def reject_of(problems: list[Problem]) -> dict[str, Any]:
     first = problems[0]
-    return {"field": first.field, "reason": first.reason, "problems": [p.as_dict() for p in problems]}
+    return {**first.as_dict(), "problems": [p.as_dict() for p in problems]}

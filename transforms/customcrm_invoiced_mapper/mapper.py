@@ -86,9 +86,10 @@ class CustomcrmInvoicedMapper(InlineMapper):
         mapped = map_record(flow, self.direction, record, self.zone)
         if REJECT in mapped:
             self.tally[f"{stream} rejected"] += 1
+            reject = mapped[REJECT]
             self.logger.warning(
-                "Rejected %s record %s: %s %s",
-                stream, record.get("id"), mapped[REJECT]["field"], mapped[REJECT]["reason"],
+                "Rejected %s record %s: %s %s; fix: %s", stream, record.get("id"), reject["field"], reject["reason"],
+                reject["fix"],
             )
         else:
             self.tally[f"{stream} mapped"] += 1

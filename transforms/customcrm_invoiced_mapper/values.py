@@ -34,7 +34,13 @@ _DUE_ON_RECEIPT = re.compile(r"^due\s+(on|upon)\s+receipt$", re.IGNORECASE)
 
 
 class Unmappable(ValueError):
-    """A value that cannot be carried to the other system; the message says why and what to fix."""
+    """A value that cannot be carried to the other system: why (`reason`) and, when the value alone tells, what to do
+    (`fix`); the engine names the field and supplies a general fix otherwise."""
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        super().__init__(f"{reason}: {fix}" if fix else reason)
+        self.reason = reason
+        self.fix = fix
 
 
 # --- calendar dates ⇄ Unix seconds -------------------------------------------------------------------------------
@@ -52,7 +58,9 @@ def date_to_unix(value: str, zone: ZoneInfo) -> int:
     if unix_to_date(stamp, zone) != value:
         # Zones that jumped across the date line skipped a whole day (Pacific/Apia 2011-12-30): its noon reads back
         # as the next day, so carrying it would silently move the date.
-        raise Unmappable(f"{value} does not exist in the business time zone {zone.key}: that day was skipped there")
+        raise Unmappable(
+            f"{value} does not exist in the business time zone {zone.key}", "that day was skipped there: use another"
+        )
     return stamp
 
 
@@ -106,7 +114,8 @@ def metadata_value(value: object, source: str) -> object:
     if isinstance(value, str) and len(value.encode("utf-8")) > METADATA_MAX_VALUE_BYTES:
         raise Unmappable(
             f"the text is {len(value.encode('utf-8'))} bytes in UTF-8 ({len(value)} characters) and an Invoiced "
-            f"metadata value keeps at most {METADATA_MAX_VALUE_BYTES} bytes: shorten it in {source}"
+            f"metadata value keeps at most {METADATA_MAX_VALUE_BYTES} bytes",
+            f"shorten it in {source}",
         )
     return value
 
@@ -139,8 +148,8 @@ def number_to_decimal_string(value: object, scale: int, *, signed: bool = True, 
         raise Unmappable(f"{value} is too large for Customcrm") from exc
     if quantized != number:
         raise Unmappable(
-            f"{value} has more than {scale} decimal places and Customcrm keeps exactly {scale}: "
-            "round it in Invoiced to keep both systems equal"
+            f"{value} has more than {scale} decimal places and Customcrm keeps exactly {scale}",
+            f"round it to {scale} decimals in Invoiced, so both systems keep the same amount",
         )
     if quantized < 0 and not signed:
         raise Unmappable(f"{value} is negative and Customcrm accepts only zero or more here")
@@ -206,11 +215,12 @@ def payment_terms_to_customcrm(terms: str, max_days: int | None = None) -> int:
     match = _NET_TERMS.search(text)
     if match is None:
         raise Unmappable(
-            f"{terms!r} names no net days; Customcrm stores payment terms as days: use terms like 'NET 30' in Invoiced"
+            f"{terms!r} names no net days and Customcrm stores payment terms as days",
+            "use terms like 'NET 30' in Invoiced",
         )
     days = int(match.group(1))
     if max_days is not None and days > max_days:
-        raise Unmappable(f"{terms!r} is more than the {max_days} days Customcrm keeps: use shorter terms in Invoiced")
+        raise Unmappable(f"{terms!r} is more than the {max_days} days Customcrm keeps", "use shorter terms in Invoiced")
     return days
 
 
@@ -281,7 +291,7 @@ def item_id_from_sku(sku: str) -> str:
     derived ids meet only if their SKUs fold alike (case, accents, punctuation) and share 40 bits of digest.
     """
     if not isinstance(sku, str) or not sku.strip():
-        raise Unmappable(f"{sku!r} is not a SKU: a product needs a SKU to become an Invoiced item")
+        raise Unmappable(f"{sku!r} is not a SKU", "give the product a SKU in Customcrm: an Invoiced item needs one")
     if ITEM_ID_PATTERN.match(sku) and len(sku) <= ITEM_ID_SLUG_MAX and not _DERIVED_SUFFIX.search(sku):
         return sku
     folded = unicodedata.normalize("NFKD", sku).encode("ascii", "ignore").decode("ascii").lower()
@@ -306,7 +316,7 @@ def invoiced_id_to_int(value: str | int) -> int:
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0:
         return int(value)
-    raise Unmappable(f"{value!r} is not an Invoiced id (a positive whole number): correct or clear it in Customcrm")
+    raise Unmappable(f"{value!r} is not an Invoiced id (a positive whole number)", "correct or clear it in Customcrm")
 
 
 def invoiced_id_to_text(value: int | str) -> str:
