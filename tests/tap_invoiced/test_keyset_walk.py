@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import invoiced as invoiced_client
@@ -21,6 +22,7 @@ from tests.tap_invoiced.conftest import (
     tap_config,
 )
 
+CUSTOMERS_WALK = '"GET /customers?updated_after='  # in the sandbox's request log
 
 def test_more_records_in_one_second_than_fit_on_a_page(invoiced: InvoicedApi) -> None:
     first = sync(tap_config(invoiced.url, per_page=5))
@@ -86,10 +88,20 @@ def test_walk_while_another_client_edits_and_deletes(invoiced: InvoicedApi) -> N
     doomed = [invoiced.create("/customers", {"name": f"Doomed {n} Ltd"})["id"] for n in range(12)]
     at_start = {row["id"]: row for row in invoiced.all("/customers")}
     next_second()  # what exists at the start is in the past; only the editor's changes are "now"
-    editor = Editor(invoiced.url, sorted(at_start), doomed)
+    # Once the walk has read its first page, the editor edits those customers first: each moves to the end,
+    # which shifts every later customer one place back, so under offset paging an untouched one goes unread.
+    read_first = sorted(at_start.values(), key=lambda row: (row["updated_at"], row["id"]))[:3]
+    log_so_far = len(invoiced.log())
+    editor = Editor(
+        invoiced.url,
+        first=[row["id"] for row in read_first],
+        then=sorted(at_start),
+        deletable=doomed,
+        began=lambda: CUSTOMERS_WALK in invoiced.log()[log_so_far:],
+    )
 
     editor.start()
-    try:  # a first, full read: about 30 pages of 3, each a chance to skip a record
+    try:  # a first, full read: about 20 pages of 3, each a chance to skip a record
         during = sync(tap_config(invoiced.url, per_page=3))
     finally:
         editor.stop()
@@ -114,12 +126,14 @@ def test_walk_while_another_client_edits_and_deletes(invoiced: InvoicedApi) -> N
 
 
 class Editor:
-    """Edits and deletes customers through the official Invoiced client until told to stop."""
+    """Edits and deletes customers through the official Invoiced client, from `began()` until told to stop."""
 
-    def __init__(self, url: str, customer_ids: list[int], deletable: list[int]) -> None:
+    def __init__(
+        self, url: str, *, first: list[int], then: list[int], deletable: list[int], began: Callable[[], bool]
+    ) -> None:
         self._client = invoiced_client.Client(KEY)
         self._client.api_url = url
-        self._ids, self._deletable = customer_ids, list(deletable)
+        self._first, self._ids, self._deletable, self._began = list(first), then, list(deletable), began
         self._random = random.Random(42)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -129,7 +143,6 @@ class Editor:
 
     def start(self) -> None:
         self._thread.start()
-        time.sleep(0.05)  # let the first edits land before the walk starts
 
     def stop(self) -> None:
         self._stop.set()
@@ -139,6 +152,8 @@ class Editor:
 
     def _run(self) -> None:
         try:
+            while not self._began() and not self._stop.is_set():
+                time.sleep(0.002)
             for n in range(10_000):
                 if self._stop.is_set():
                     return
@@ -152,7 +167,10 @@ class Editor:
             self._client.Customer.retrieve(victim).delete()
             self.deleted.add(victim)
             return
-        customer_id = self._random.choice([i for i in self._ids if i not in self.deleted])
+        if self._first:
+            customer_id = self._first.pop(0)
+        else:
+            customer_id = self._random.choice([i for i in self._ids if i not in self.deleted])
         customer: Any = self._client.Customer.retrieve(customer_id)
         customer.notes = f"edit {n}"
         customer.save()
