@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 
 from tests.tap_customcrm.conftest import COLLECTIONS, SEED_CUSTOMERS, TOKEN, CrmApi, sync, tap_config
 
@@ -62,14 +62,3 @@ def test_a_fault_that_outlasts_the_retries_fails_with_the_servers_answer(start_s
     assert "safe to retry" in message  # the server's own words
     assert TOKEN not in message
 
-
-def test_a_service_slower_than_request_timeout_fails_saying_which_setting_to_raise(
-    start_sandbox: Callable[..., Any],
-) -> None:
-    slow = start_sandbox("customcrm", "--token", TOKEN, "--fault-latency-ms", "1000")
-    with slow as sb, pytest.raises(FatalAPIError) as failure:
-        sync(tap_config(sb.url, request_timeout=0.1, max_retries=1))
-    assert str(failure.value) == (
-        "GET /v1/customers: ReadTimeout (timed out) -- no answer in time: the service is slow or stuck; "
-        "raise request_timeout"
-    )
