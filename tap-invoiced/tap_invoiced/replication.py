@@ -109,10 +109,16 @@ class EventSourcedStream(IncrementalStream):
     def _everything(self, state: dict[str, Any], context: Context | None) -> Iterator[dict[str, Any]]:
         """First run: one list per customer. Changes made meanwhile come again from events next run."""
         started: int | None = None
+        # A customer deleted meanwhile moves the ones after it back a place, so one already listed can be
+        # listed again on the next (lower) page; its contacts are read once.
+        listed: set[int] = set()
         customers = ReverseWalk("/customers", BY_CREATION, self.per_page)
         for customer in self.walk(customers, context):
             if started is None:
                 started = self.server_time()
+            if customer["id"] in listed:
+                continue
+            listed.add(customer["id"])
             path = self.path.format(customer_id=customer["id"])
             for row in self.walk(PageWalk(path, BY_ID, self.per_page, missing_ok=True), context):
                 yield {**row, DELETED_AT: None}
