@@ -121,6 +121,23 @@ def customcrm_products(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def customcrm_users(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "id": draw(_ids("usr_")),
+        "external_ids": {},
+        "name": draw(text(200, empty=False)),
+        "email": draw(st.emails()),
+        "phone": draw(text(50)),
+        "title": draw(text(100)),
+        "active": draw(st.booleans()),
+        "version": 1,
+        "created_at": draw(_stamp()),
+        "updated_at": draw(_stamp()),
+        "deleted_at": None,
+    }
+
+
+@st.composite
 def customcrm_orders(draw: st.DrawFn) -> dict[str, Any]:
     order_date = draw(dates)
     due = draw(st.one_of(st.none(), st.integers(0, 120).map(lambda n: order_date + timedelta(days=n))))
