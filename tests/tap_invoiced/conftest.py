@@ -152,6 +152,13 @@ def invoiced(start_sandbox: Callable[..., Any]) -> Iterator[InvoicedApi]:
         yield InvoicedApi(sb.url, log=sb.log)
 
 
+def wait_until_logged(log: Callable[[], str], pattern: re.Pattern[str], timeout: float = 60) -> None:
+    """Block until the sandbox's request log shows `pattern` (for a thread that acts in the middle of a run)."""
+    deadline = time.monotonic() + timeout
+    while not pattern.search(log()) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def pages_out_of_order(log: str) -> list[str]:
     """Requests real Invoiced refuses once the offset reaches 10 000: a page after the first under a lone
     primary-key sort (explicit, or the default when `sort` is absent), unless the page before it was read

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.tap_invoiced.conftest import KEY, InvoicedApi, sync, tap_config
+from tests.tap_invoiced.conftest import KEY, InvoicedApi, sync, tap_config, wait_until_logged
 
 # A page of customers listed by the contacts read (the count before it asks for one customer per page).
 CUSTOMERS_PAGE = re.compile(r'"GET /customers\?sort=created_at\S*&per_page=5&page=\d ')
@@ -25,9 +24,7 @@ def test_customers_deleted_during_the_first_contacts_read(start_sandbox: Callabl
         doomed = [customers[-1], customers[0]]
 
         def delete_once_listed() -> None:
-            deadline = time.monotonic() + 60
-            while not CUSTOMERS_PAGE.search(sandbox.log()) and time.monotonic() < deadline:
-                time.sleep(0.005)
+            wait_until_logged(sandbox.log, CUSTOMERS_PAGE)
             for customer_id in doomed:
                 api.delete(f"/customers/{customer_id}")
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.tap_invoiced.conftest import KEY, InvoicedApi, sync, tap_config
+from tests.tap_invoiced.conftest import KEY, InvoicedApi, sync, tap_config, wait_until_logged
 
 ARCHIVED_LIST = re.compile(r'"GET /items\?archived=1&\S*per_page=1&page=1 ')
 LIVE_LIST = re.compile(r'"GET /items\?sort=\S*per_page=1&page=1 ')
@@ -29,9 +28,7 @@ def test_items_archived_while_the_lists_are_read(start_sandbox: Callable[..., An
             # One item lands among the 8 archived ones read, one page each; it moves every row one page on.
             # The other leaves the live list as it is read; a forward read would then skip a live item.
             for began, item in ((ARCHIVED_LIST, oldest), (LIVE_LIST, next_oldest)):
-                deadline = time.monotonic() + 60
-                while not began.search(sandbox.log()) and time.monotonic() < deadline:
-                    time.sleep(0.005)
+                wait_until_logged(sandbox.log, began)
                 api.delete(f"/items/{item['id']}")
 
         archiver = threading.Thread(target=archive_once_each_walk_began)
