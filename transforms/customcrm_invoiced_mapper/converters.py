@@ -45,6 +45,10 @@ class Converter:
     invoiced_schema: ClassVar[dict[str, Any]] = NULLABLE_STRING
     customcrm_schema: ClassVar[dict[str, Any]] = NULLABLE_STRING
     directions: ClassVar[frozenset[Direction]] = frozenset({"to_invoiced", "to_customcrm"})
+    # Most converters are a pair of plain functions from values.py (wrapped in staticmethod); those that need the
+    # row's args or the business zone override to_invoiced / to_customcrm instead.
+    invoiced_value: ClassVar[Callable[[Any], Any] | None] = None
+    customcrm_value: ClassVar[Callable[[Any], Any] | None] = None
 
     def convert(self, direction: Direction, value: Any, zone: ZoneInfo) -> Any:
         if direction == "to_invoiced":
@@ -52,10 +56,14 @@ class Converter:
         return self.to_customcrm(value, zone)
 
     def to_invoiced(self, value: Any, zone: ZoneInfo) -> Any:
-        raise NotImplementedError(self.name)
+        if self.invoiced_value is None:
+            raise NotImplementedError(self.name)
+        return self.invoiced_value(value)
 
     def to_customcrm(self, value: Any, zone: ZoneInfo) -> Any:
-        raise NotImplementedError(self.name)
+        if self.customcrm_value is None:
+            raise NotImplementedError(self.name)
+        return self.customcrm_value(value)
 
     def schema(self, direction: Direction) -> dict[str, Any]:
         return self.invoiced_schema if direction == "to_invoiced" else self.customcrm_schema
@@ -152,9 +160,7 @@ class DecimalNumber(Converter):
     summary = "Decimal string ⇄ JSON number, with Python Decimal only (never float)."
     invoiced_schema: ClassVar[dict[str, Any]] = {"type": ["number", "null"]}
     customcrm_schema: ClassVar[dict[str, Any]] = {"type": ["string", "null"], "pattern": r"^-?\d+\.\d+$"}
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> Any:
-        return values.decimal_string_to_number(value)
+    invoiced_value = staticmethod(values.decimal_string_to_number)
 
     def to_customcrm(self, value: Any, zone: ZoneInfo) -> str:
         return values.number_to_decimal_string(
@@ -192,24 +198,16 @@ class Currency(Converter):
     name = "currency"
     invoiced_type = "String (ISO 4217, lower-case)"
     summary = "ISO 4217 code: upper-case in Customcrm (NOK), lower-case in Invoiced (nok)."
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> str:
-        return values.currency_to_invoiced(value)
-
-    def to_customcrm(self, value: Any, zone: ZoneInfo) -> str:
-        return values.currency_to_customcrm(value)
+    invoiced_value = staticmethod(values.currency_to_invoiced)
+    customcrm_value = staticmethod(values.currency_to_customcrm)
 
 
 class Country(Converter):
     name = "country"
     invoiced_type = "String (ISO 3166-1 alpha-2)"
     summary = "ISO 3166-1 alpha-2 code, upper-case on both sides."
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> str:
-        return values.country_code(value)
-
-    def to_customcrm(self, value: Any, zone: ZoneInfo) -> str:
-        return values.country_code(value)
+    invoiced_value = staticmethod(values.country_code)
+    customcrm_value = staticmethod(values.country_code)
 
 
 class PaymentTerms(Converter):
@@ -220,9 +218,7 @@ class PaymentTerms(Converter):
         "(\"2% 10 NET 30\") keep their net days; terms without net days are refused."
     )
     customcrm_schema: ClassVar[dict[str, Any]] = {"type": ["integer", "null"]}
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> str:
-        return values.payment_terms_to_invoiced(value)
+    invoiced_value = staticmethod(values.payment_terms_to_invoiced)
 
     def to_customcrm(self, value: Any, zone: ZoneInfo) -> int:
         return values.payment_terms_to_customcrm(value, self.args.get("customcrm_max_days"))
@@ -243,9 +239,8 @@ class OrderStatus(Converter):
         "type": ["string", "null"],
         "enum": ["draft", "confirmed", "invoiced", "paid", "cancelled", None],
     }
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> dict[str, bool]:
-        return values.order_status_to_invoice(value)
+    invoiced_value = staticmethod(values.order_status_to_invoice)
+    customcrm_value = staticmethod(values.invoice_state_to_order_status)
 
     def target_schemas(self, direction: Direction, targets: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         if direction == "to_customcrm":
@@ -253,33 +248,22 @@ class OrderStatus(Converter):
         written = {name for fields in values.ORDER_STATUS_TO_INVOICE.values() for name in fields}
         return {path: self.invoiced_schema for path in targets if path in written}
 
-    def to_customcrm(self, value: Any, zone: ZoneInfo) -> str | None:
-        return values.invoice_state_to_order_status(value)
-
 
 class InvoicedId(Converter):
     name = "invoiced_id"
     invoiced_type = "Integer"
     summary = "Invoiced's integer id ⇄ its decimal text in Customcrm's external_ids."
     invoiced_schema: ClassVar[dict[str, Any]] = {"type": ["integer", "null"]}
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> int:
-        return values.invoiced_id_to_int(value)
-
-    def to_customcrm(self, value: Any, zone: ZoneInfo) -> str:
-        return values.invoiced_id_to_text(value)
+    invoiced_value = staticmethod(values.invoiced_id_to_int)
+    customcrm_value = staticmethod(values.invoiced_id_to_text)
 
 
 class ItemId(Converter):
     name = "item_id"
     invoiced_type = "String (item id)"
     summary = "The item id as is, checked against Invoiced's id rule ``^[a-z0-9_\\-:]{2,}$`` (any case)."
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> str:
-        return values.item_id(value)
-
-    def to_customcrm(self, value: Any, zone: ZoneInfo) -> str:
-        return values.item_id(value)
+    invoiced_value = staticmethod(values.item_id)
+    customcrm_value = staticmethod(values.item_id)
 
 
 class ItemIdFromSku(Converter):
@@ -292,9 +276,7 @@ class ItemIdFromSku(Converter):
         "copied from a derived id, still get different ids."
     )
     directions = frozenset({"to_invoiced"})
-
-    def to_invoiced(self, value: Any, zone: ZoneInfo) -> str:
-        return values.item_id_from_sku(value)
+    invoiced_value = staticmethod(values.item_id_from_sku)
 
 
 class Reference(Converter):
