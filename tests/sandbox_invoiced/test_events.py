@@ -89,3 +89,38 @@ def test_line_item_changes_are_invoice_updates_with_the_old_lines(client: invoic
     assert previous["items"] == old_lines  # lists are given whole
     assert (previous["subtotal"], previous["total"], previous["balance"]) == (10, 10, 10)
     assert update["data"]["object"]["total"] == 20
+
+
+def test_invoice_and_contact_events_carry_the_customer_as_it_was(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Expanded"), city="Turku")
+    contact = customer.contacts().create(name="Eino Expanded")
+    invoice = client.Invoice.create(customer=customer.id, items=[{"name": "x", "unit_cost": 3}])
+    customer.save(city="Tampere")
+    contact.title = "Buyer"
+    contact.save()
+    # Lists and retrieves keep the id; only events expand it.
+    assert api.get(f"/customers/{customer.id}/contacts/{contact.id}").json()["customer"] == customer.id
+    assert api.get(f"/invoices/{invoice.id}").json()["customer"] == customer.id
+    invoice.void()
+    invoice.delete()
+    contact.delete()
+    final = api.get(f"/customers/{customer.id}").json()
+
+    related = api.get("/events", params={"related_to": f"customer,{customer.id}", "sort": "id asc"}).json()
+    by_type = {event["type"]: event for event in related}
+    for name in ("contact.created", "invoice.created"):
+        assert by_type[name]["data"]["object"]["customer"]["city"] == "Turku", name
+    for name in ("contact.updated", "invoice.updated", "invoice.deleted", "contact.deleted"):
+        assert by_type[name]["data"]["object"]["customer"] == final, name
+    assert by_type["contact.updated"]["data"]["previous"].keys() <= {"title", "updated_at"}
+    assert by_type["customer.updated"]["data"]["object"] == final  # customers' own events: a plain snapshot
+
+
+def test_a_deleted_customers_contacts_carry_its_last_snapshot(client: invoiced.Client, api: Api) -> None:
+    customer = client.Customer.create(name=unique("Vanishing"), email="last@seen.example")
+    contact = customer.contacts().create(name="Left Behind")
+    snapshot = api.get(f"/customers/{customer.id}").json()
+    customer.delete()
+    query = {"related_to": f"contact,{contact.id}", "filter[type]": "contact.deleted"}
+    [deleted] = api.get("/events", params=query).json()
+    assert deleted["data"]["object"]["customer"] == snapshot

@@ -8,6 +8,7 @@ from sandbox.common.http import Response
 from sandbox.invoiced.context import Call
 from sandbox.invoiced.errors import invalid, not_found
 from sandbox.invoiced.listing import ListSpec, as_int, as_text, list_response, run_list, start_query
+from sandbox.invoiced.resources.records import fetch
 from sandbox.invoiced.store import Store, dump, load
 from sandbox.invoiced.validation import to_int
 
@@ -18,6 +19,9 @@ SPEC = ListSpec(
     columns={"id": "id", "type": "type", "timestamp": "timestamp"},
     descending=True,
 )
+# The backend's getEventObject of these expands `customer` to the whole customer as it is at that moment;
+# lists and retrieves give its id. Customers' own events are plain snapshots.
+EXPANDS_CUSTOMER = frozenset({"invoice", "contact"})
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -51,12 +55,18 @@ def record(
     customer: int | None,
     previous: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event inside the caller's transaction."""
+    """Append one event inside the caller's transaction.
+
+    `previous` compares the objects as lists give them (a customer id is create-only, so it never shows there).
+    """
+    object_type = event_type.split(".", 1)[0]
+    if object_type in EXPANDS_CUSTOMER:
+        # Read inside the same transaction: the customer as it is now, or as it was just before its own delete.
+        obj = {**obj, "customer": fetch(store, "customers", obj["customer"], "Customer")}
     data: dict[str, Any] = {"object": obj}
     if previous:
         data["previous"] = previous
     doc = {"object": "event", "type": event_type, "timestamp": now, "data": data}
-    object_type = event_type.split(".", 1)[0]
     store.execute(
         "INSERT INTO events (type, object_type, object_id, customer, timestamp, doc) VALUES (?, ?, ?, ?, ?, ?)",
         (event_type, object_type, str(obj["id"]), customer, now, dump(doc)),
