@@ -73,9 +73,6 @@ FAILURE_HINTS: tuple[tuple[type[BaseException], str], ...] = (
     (requests.exceptions.ConnectionError, "could not reach the service: check api_url and that it is reachable"),
     (requests.exceptions.ChunkedEncodingError, "the connection broke mid-answer, usually transient: run again"),
     (ConnectionResetError, "the connection broke mid-answer, usually transient: run again"),
-    (requests.exceptions.InvalidURL, "api_url is not a usable http(s) URL"),
-    (requests.exceptions.InvalidSchema, "api_url is not a usable http(s) URL"),
-    (requests.exceptions.MissingSchema, "api_url is not a usable http(s) URL"),
 )
 
 

@@ -18,7 +18,7 @@ class TapCustomcrm(Tap):
     config_jsonschema = th.PropertiesList(
         th.Property(
             "api_url",
-            th.URIType,
+            th.URIType(pattern="^https?://"),  # requests' own error for a missing scheme never names the setting
             required=True,
             title="API URL",
             description="Root URL of the Customcrm service, without the /v1 suffix.",

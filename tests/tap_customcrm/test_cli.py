@@ -50,6 +50,17 @@ def test_an_unreachable_service_exits_non_zero_naming_the_request_the_cause_and_
     assert TOKEN not in run.stdout + run.stderr
 
 
+def test_an_api_url_without_http_scheme_is_refused_before_any_request_naming_the_setting(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config("crm.example.com")))
+
+    run = _run("--config", str(config))
+
+    assert run.returncode != 0
+    assert "'crm.example.com' does not match '^https?://' in config['api_url']" in run.stderr
+    assert TOKEN not in run.stdout + run.stderr
+
+
 def test_discover_lists_the_four_incremental_streams_without_the_token(crm: CrmApi, tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps(tap_config(crm.url)))
