@@ -70,6 +70,11 @@ def _stamp() -> st.SearchStrategy[str]:
     )
 
 
+def _customcrm_bookkeeping(draw: st.DrawFn) -> dict[str, Any]:
+    """The fields every live Customcrm record carries besides its own."""
+    return {"version": 1, "created_at": draw(_stamp()), "updated_at": draw(_stamp()), "deleted_at": None}
+
+
 @st.composite
 def customcrm_customers(draw: st.DrawFn) -> dict[str, Any]:
     return {
@@ -94,10 +99,7 @@ def customcrm_customers(draw: st.DrawFn) -> dict[str, Any]:
         "tax_id": draw(text(50)),
         "notes": draw(text(300)),
         "status": draw(st.sampled_from(["active", "inactive"])),
-        "version": 1,
-        "created_at": draw(_stamp()),
-        "updated_at": draw(_stamp()),
-        "deleted_at": None,
+        **_customcrm_bookkeeping(draw),
     }
 
 
@@ -113,10 +115,7 @@ def customcrm_products(draw: st.DrawFn) -> dict[str, Any]:
         "currency": draw(currencies),
         "taxable": draw(st.booleans()),
         "active": draw(st.booleans()),
-        "version": 1,
-        "created_at": draw(_stamp()),
-        "updated_at": draw(_stamp()),
-        "deleted_at": None,
+        **_customcrm_bookkeeping(draw),
     }
 
 
@@ -130,10 +129,7 @@ def customcrm_users(draw: st.DrawFn) -> dict[str, Any]:
         "phone": draw(text(50)),
         "title": draw(text(100)),
         "active": draw(st.booleans()),
-        "version": 1,
-        "created_at": draw(_stamp()),
-        "updated_at": draw(_stamp()),
-        "deleted_at": None,
+        **_customcrm_bookkeeping(draw),
     }
 
 
@@ -166,10 +162,7 @@ def customcrm_orders(draw: st.DrawFn) -> dict[str, Any]:
         "purchase_order": draw(text(32)),
         "notes": draw(text(300)),
         "lines": lines,
-        "version": 1,
-        "created_at": draw(_stamp()),
-        "updated_at": draw(_stamp()),
-        "deleted_at": None,
+        **_customcrm_bookkeeping(draw),
     }
 
 
