@@ -130,3 +130,21 @@ def test_invoiced_to_customcrm_pipeline_runs_incrementally(project: Project) -> 
     project.meltano("run", "tap-invoiced", "invoiced-to-customcrm", "target-jsonl", output=output)
     again = read_jsonl(output / "customers.jsonl")[len(customers) :]
     assert [(c["external_ids"]["invoiced"], c["phone"]) for c in again] == [(str(customer["id"]), "+47 555 12 345")]
+
+
+def test_numeric_settings_from_the_environment_reach_the_taps(project: Project) -> None:
+    # Meltano 4.4 crashes on `kind: decimal` settings set from the environment; meltano.yml avoids that kind.
+    env = {
+        "TAP_CUSTOMCRM_REQUEST_TIMEOUT": "30",
+        "TAP_CUSTOMCRM_RETRY_WAIT_SECONDS": "2",
+        "TAP_INVOICED_REQUEST_TIMEOUT": "30",
+        "TAP_INVOICED_RETRY_WAIT_SECONDS": "2",
+    }
+    project.env.update(env)
+    try:
+        for tap in ("tap-customcrm", "tap-invoiced"):
+            config = json.loads(project.meltano("config", "print", tap).stdout)
+            assert (config["request_timeout"], config["retry_wait_seconds"]) == (30, 2)
+    finally:
+        for name in env:
+            project.env.pop(name)
