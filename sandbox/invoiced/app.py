@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from sandbox.common.faults import Fault
 from sandbox.common.http import Request, Response
 from sandbox.invoiced.context import Call, Handler
+from sandbox.invoiced.cursors import PageCursors
 from sandbox.invoiced.errors import ApiError
 from sandbox.invoiced.idempotency import IdempotencyCache, key_from
 from sandbox.invoiced.resources import contacts, customers, events, invoices, items
@@ -89,6 +90,7 @@ class InvoicedApp:
         self.store = store
         self._api_keys = frozenset(api_keys)
         self._idempotency = IdempotencyCache(store)
+        self._cursors = PageCursors()
         self._in_flight: Counter[str] = Counter()
         self._in_flight_lock = threading.Lock()
 
@@ -127,7 +129,7 @@ class InvoicedApp:
             handler = handlers.get(method)
             if handler is None:
                 return error_response(ApiError(405, f"Method not allowed: {request.method} {request.path}"))
-            call = Call(request, self.store, self._base_url(request), match.groupdict())
+            call = Call(request, self.store, self._cursors, self._base_url(request), match.groupdict())
             try:
                 return handler(call)
             except ApiError as error:

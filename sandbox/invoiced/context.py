@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sandbox.common.http import Request, Response
+from sandbox.invoiced.cursors import PageCursors
 from sandbox.invoiced.store import Store
 from sandbox.invoiced.validation import object_id, parse_body
 
@@ -18,6 +19,7 @@ from sandbox.invoiced.validation import object_id, parse_body
 class Call:
     request: Request
     store: Store
+    cursors: PageCursors
     base_url: str
     path_params: dict[str, str] = field(default_factory=dict)
     now: int = field(default_factory=lambda: int(time.time()))

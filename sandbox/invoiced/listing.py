@@ -1,8 +1,9 @@
 """List endpoints: paging, the Link and X-Total-Count headers, sort, filter[...] and metadata[...].
 
 A resource describes what may be filtered and sorted in a `ListSpec`; `run_list` turns the
-query string into one COUNT and one page query, and `list_response` renders the bare array
-with the headers the official clients require on every list answer.
+query string into one COUNT and one page query (continuing from a cursor under a primary-key
+sort, see cursors.py), and `list_response` renders the bare array with the headers the official
+clients require on every list answer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.common.http import Request, Response
+from sandbox.invoiced.cursors import DEEP_OFFSET, PRECEDING_PAGES_MESSAGE, PageCursors
 from sandbox.invoiced.errors import invalid
 from sandbox.invoiced.store import Store, load_many
 from sandbox.invoiced.validation import FALSE_WORDS, TRUE_WORDS, to_decimal, to_int, unflatten
@@ -84,12 +86,14 @@ class ListQuery:
     spec: ListSpec
     page: Page
     params: dict[str, Any]
-    where: list[str] = field(default_factory=list)
-    args: list[Any] = field(default_factory=list)
+    conditions: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
     def add(self, condition: str, *args: Any) -> None:
-        self.where.append(condition)
-        self.args.extend(args)
+        self.conditions.append((condition, args))
+
+    def identity(self) -> tuple[str, tuple[tuple[str, tuple[Any, ...]], ...]]:
+        """Which rows the list holds, whatever order the parameters came in (the cursors' key)."""
+        return self.spec.table, tuple(sorted(self.conditions, key=repr))
 
     def timestamp(self, name: str) -> int | None:
         """A Unix-seconds query parameter such as `updated_after`, or None when absent."""
@@ -166,37 +170,72 @@ def _add_metadata_filters(query: ListQuery, metadata: Any) -> None:
         query.add("CAST(json_extract(doc, ?) AS TEXT) = ?", f'$.metadata."{key}"', value)
 
 
-def order_by(spec: ListSpec, sort: Any) -> str:
-    """`sort=col dir[,col dir]`; unknown columns and bad directions are dropped like the API does."""
-    terms: list[str] = []
+def where_clause(conditions: Sequence[tuple[str, tuple[Any, ...]]]) -> tuple[str, list[Any]]:
+    """` WHERE a AND b` (empty without conditions) and its arguments."""
+    if not conditions:
+        return "", []
+    where = " AND ".join(condition for condition, _ in conditions)
+    return f" WHERE {where}", [arg for _, args in conditions for arg in args]
+
+
+def sort_terms(spec: ListSpec, sort: Any) -> list[tuple[str, str]]:
+    """`sort=col dir[,col dir]` as (expression, direction); unknown columns and bad directions are dropped
+    like the API does."""
+    terms: list[tuple[str, str]] = []
     if isinstance(sort, str):
         for term in sort.split(","):
             words = term.split()
             if not words or len(words) > 2 or words[0] not in spec.sortable:
                 continue
             direction = words[1].upper() if len(words) == 2 else "ASC"
-            if direction not in ("ASC", "DESC"):
-                continue
-            terms.append(f"{spec.expression(words[0])} {direction}")
+            if direction in ("ASC", "DESC"):
+                terms.append((spec.expression(words[0]), direction))
+    return terms
+
+
+def key_direction(spec: ListSpec, terms: list[tuple[str, str]]) -> str | None:
+    """The direction when the list is sorted by its primary key alone (where the backend pages by cursor)."""
+    if not terms:
+        return "DESC" if spec.descending else "ASC"
+    if len(terms) == 1 and terms[0][0] == spec.key_column:
+        return terms[0][1]
+    return None
+
+
+def order_by(spec: ListSpec, terms: list[tuple[str, str]]) -> str:
     # The key last keeps pages stable when the sort column has ties.
-    terms.append(f"{spec.key_column} {'DESC' if spec.descending else 'ASC'}")
-    return ", ".join(terms)
+    tiebreak = (spec.key_column, "DESC" if spec.descending else "ASC")
+    return ", ".join(f"{expression} {direction}" for expression, direction in [*terms, tiebreak])
 
 
-def run_list(store: Store, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+def run_list(store: Store, query: ListQuery, cursors: PageCursors) -> tuple[list[dict[str, Any]], int]:
     """Return the page's objects and the total count of matches."""
     spec = query.spec
-    where = f" WHERE {' AND '.join(query.where)}" if query.where else ""
-    total = int(store.scalar(f"SELECT COUNT(*) FROM {spec.table}{where}", query.args))  # noqa: S608
+    where, args = where_clause(query.conditions)
+    total = int(store.scalar(f"SELECT COUNT(*) FROM {spec.table}{where}", args))  # noqa: S608
+    terms = sort_terms(spec, query.params.get("sort"))
+    direction = key_direction(spec, terms)
     offset = (query.page.number - 1) * query.page.size
-    if offset >= total:
+    cursor = None
+    if direction is not None and offset > 0:
+        cursor = cursors.find(query.identity(), offset)
+        if cursor is None and offset >= DEEP_OFFSET:
+            raise invalid(PRECEDING_PAGES_MESSAGE)
+    if cursor is not None:
+        # As in the backend: the rows after the cursor, however many before it went meanwhile.
+        after = (f"{spec.key_column} {'>' if direction == 'ASC' else '<'} ?", (cursor,))
+        where, args = where_clause([*query.conditions, after])
+        offset = 0
+    elif offset >= total:
         # Past the end; also keeps absurd page numbers from overflowing SQLite's 64-bit OFFSET.
         return [], total
     rows = store.rows(
         f"SELECT {spec.key_column}, doc FROM {spec.table}{where} "  # noqa: S608 - names come from the spec
-        f"ORDER BY {order_by(spec, query.params.get('sort'))} LIMIT ? OFFSET ?",
-        [*query.args, query.page.size, offset],
+        f"ORDER BY {order_by(spec, terms)} LIMIT ? OFFSET ?",
+        [*args, query.page.size, offset],
     )
+    if direction is not None and rows:
+        cursors.remember(query.identity(), query.page.number * query.page.size, rows[-1][0])
     docs = load_many([doc for _, doc in rows])
     if spec.id_in_doc:
         return docs, total

@@ -122,5 +122,5 @@ def list_contacts(call: Call) -> Response:
     fetch(call.store, "customers", customer_id, "Customer")
     query = start_query(call.request, SPEC)
     query.add("customer = ?", customer_id)
-    objects, total = run_list(call.store, query)
+    objects, total = run_list(call.store, query, call.cursors)
     return list_response(call.base_url, call.request, query.page, total, objects)

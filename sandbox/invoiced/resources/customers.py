@@ -162,5 +162,5 @@ def delete(call: Call) -> Response:
 def list_customers(call: Call) -> Response:
     query = start_query(call.request, SPEC)
     query.between("updated_at", "updated_after", "updated_before", strict=True)
-    objects, total = run_list(call.store, query)
+    objects, total = run_list(call.store, query, call.cursors)
     return list_response(call.base_url, call.request, query.page, total, objects)

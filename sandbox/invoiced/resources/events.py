@@ -100,7 +100,7 @@ def list_events(call: Call) -> Response:
         else:
             query.add("object_type = ? AND object_id = ?", kind, raw_id)
     query.between("timestamp", "start_date", "end_date", strict=False)
-    objects, total = run_list(call.store, query)
+    objects, total = run_list(call.store, query, call.cursors)
     return list_response(call.base_url, call.request, query.page, total, objects)
 
 

@@ -270,7 +270,7 @@ def list_invoices(call: Call) -> Response:
     query.between("updated_at", "updated_after", "updated_before", strict=True)
     column = SPEC.expression("due_date" if query.params.get("date_column") == "due_date" else "date")
     query.between(column, "start_date", "end_date", strict=False)
-    objects, total = run_list(call.store, query)
+    objects, total = run_list(call.store, query, call.cursors)
     for invoice in objects:
         invoice["status"] = status(invoice, call.now)
     return list_response(call.base_url, call.request, query.page, total, objects)

@@ -151,5 +151,5 @@ def list_items(call: Call) -> Response:
     if archived not in TRUE_WORDS and archived not in FALSE_WORDS:
         raise invalid(f"Invalid value for `archived`: expected 1 or 0, got {archived!r}.", "archived")
     query.add("archived = ?", 1 if archived in TRUE_WORDS else 0)
-    objects, total = run_list(call.store, query)
+    objects, total = run_list(call.store, query, call.cursors)
     return list_response(call.base_url, call.request, query.page, total, objects)
