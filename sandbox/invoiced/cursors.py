@@ -46,10 +46,10 @@ class PageCursors:
 
     def remember(self, conditions: Hashable, offset: int, key: Any) -> None:
         with self._lock:
+            now = self._clock()
             entry = (conditions, offset)
-            self._cursors[entry] = (self._clock() + self._ttl, key)
+            self._cursors[entry] = (now + self._ttl, key)
             self._cursors.move_to_end(entry)
             # Every entry lives equally long, so the oldest are the expired ones, and the first to drop.
-            now = self._clock()
-            while self._cursors and (len(self._cursors) > self._limit or next(iter(self._cursors.values()))[0] <= now):
+            while len(self._cursors) > self._limit or next(iter(self._cursors.values()))[0] <= now:
                 self._cursors.popitem(last=False)
