@@ -51,5 +51,5 @@ class PageCursors:
             self._cursors[entry] = (now + self._ttl, key)
             self._cursors.move_to_end(entry)
             # Every entry lives equally long, so the oldest are the expired ones, and the first to drop.
-            while len(self._cursors) > self._limit or next(iter(self._cursors.values()))[0] <= now:
+            while self._cursors and (len(self._cursors) > self._limit or next(iter(self._cursors.values()))[0] <= now):
                 self._cursors.popitem(last=False)
