@@ -4,22 +4,52 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+from dataclasses import dataclass
 from typing import NoReturn
 
 from sandbox.common.faults import FaultConfig, FaultInjector
 from sandbox.common.http import App, SandboxServer
 
 
-def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class Credential:
+    """How clients of one sandbox prove who they are: a repeatable flag, or a comma-separated variable."""
+
+    flag: str  # e.g. "--api-key"
+    env: str  # e.g. "SANDBOX_INVOICED_API_KEYS"; keeps secrets out of the process list
+    help: str
+
+
+def parse_args(
+    prog: str, description: str, credential: Credential, argv: list[str] | None = None
+) -> argparse.Namespace:
+    """Both sandboxes' command line; `args.credentials` holds the accepted keys or tokens."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (printed)")
     parser.add_argument("--db", default=":memory:", help="SQLite file holding the state, or :memory:")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        credential.flag, dest="credentials", action="append", default=[], metavar="SECRET",
+        help=f"{credential.help}; repeat to accept several, or comma-separated in ${credential.env}",
+    )
+    parser.add_argument(
+        "--seed-customers", type=int, default=0, metavar="N",
+        help="when the database is empty, fill it with N customers and everything else in proportion",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
     FaultConfig.add_arguments(parser)
-    return parser
+    args = parser.parse_args(argv)
+    given = args.credentials or os.environ.get(credential.env, "").split(",")
+    args.credentials = [secret.strip() for secret in given]
+    if not all(args.credentials):
+        parser.error(f"give {credential.flag} SECRET (not empty), or set {credential.env}")
+    if args.seed_customers < 0:
+        parser.error("--seed-customers must be >= 0")
+    return args
 
 
 def serve(app: App, args: argparse.Namespace) -> NoReturn:
