@@ -15,6 +15,7 @@ from sandbox.common.faults import Fault
 from sandbox.common.http import Request, Response, no_admission_control
 from sandbox.customcrm import openapi
 from sandbox.customcrm.entities import ENTITIES, Entity
+from sandbox.customcrm.errors import BY_CODE
 from sandbox.customcrm.paging import parse_list_query
 from sandbox.customcrm.store import (
     Conflict,
@@ -26,15 +27,15 @@ from sandbox.customcrm.store import (
 )
 from sandbox.customcrm.validation import BadRequest, Invalid, parse_json_object, validate_create, validate_patch
 
-# Each refusal the contract knows, as (status, error code); the message is the exception's own text.
-ERRORS: dict[type[Exception], tuple[int, str]] = {
-    BadRequest: (400, "invalid_json"),
-    NotFound: (404, "not_found"),
-    Conflict: (409, "conflict"),
-    Gone: (410, "deleted"),
-    VersionMismatch: (412, "version_mismatch"),
-    Invalid: (422, "validation_failed"),
-    IdempotencyKeyReused: (422, "idempotency_key_reused"),
+# The error code each refusal raised below the HTTP layer answers with; the message is the exception's own text.
+CODES: dict[type[Exception], str] = {
+    BadRequest: "invalid_json",
+    NotFound: "not_found",
+    Conflict: "conflict",
+    Gone: "deleted",
+    VersionMismatch: "version_mismatch",
+    Invalid: "validation_failed",
+    IdempotencyKeyReused: "idempotency_key_reused",
 }
 # Exactly the ETag as sent: accepting a bare `3` or a weak `W/"3"` here would teach clients a form other
 # implementations of the contract (which follow the OpenAPI pattern) refuse.
@@ -42,7 +43,9 @@ IF_MATCH = re.compile(r'^"([0-9]{1,18})"$')
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def error(status: int, code: str, message: str, **extra: Any) -> Response:
+def error(code: str, message: str, **extra: Any) -> Response:
+    """The answer for one refusal of sandbox/customcrm/errors.py, which gives its status."""
+    status = BY_CODE[code].status
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     return Response(status, {"error": {"code": code, "message": message, **extra}}, headers)
 
@@ -64,26 +67,26 @@ class CustomcrmApp:
 
     def fault_response(self, fault: Fault) -> Response:
         if fault is Fault.RATE_LIMIT:
-            response = error(429, "rate_limited", "too many requests; wait Retry-After seconds and retry")
+            response = error("rate_limited", "too many requests; wait Retry-After seconds and retry")
             response.headers["Retry-After"] = "1"
             return response
-        return error(500, "internal_error", "the service failed unexpectedly; the request is safe to retry")
+        return error("internal_error", "the service failed unexpectedly; the request is safe to retry")
 
     def malformed_request(self, message: str) -> Response:
-        return error(400, "invalid_json", f"the body cannot be read: {message}")
+        return error("invalid_json", f"the body cannot be read: {message}")
 
     def handle(self, request: Request) -> Response:
         if request.path == "/openapi.json" and request.method == "GET":
             return Response(200, self._document)
         parts = request.path.split("/")
         if len(parts) < 3 or parts[:2] != ["", "v1"]:
-            return error(404, "not_found", f"no such path {request.path!r}; the API lives under /v1")
+            return error("not_found", f"no such path {request.path!r}; the API lives under /v1")
         if not self._authorised(request):
-            return error(401, "unauthorized", "send a valid token as `Authorization: Bearer <token>`")
+            return error("unauthorized", "send a valid token as `Authorization: Bearer <token>`")
         entity = ENTITIES.get(parts[2])
         if entity is None or len(parts) > 4:
             known = ", ".join(f"/v1/{name}" for name in ENTITIES)
-            return error(404, "not_found", f"no such path {request.path!r}; collections are {known}")
+            return error("not_found", f"no such path {request.path!r}; collections are {known}")
         routes: dict[str, Callable[..., Response]]
         args: tuple[str, ...]
         try:
@@ -93,14 +96,13 @@ class CustomcrmApp:
                 routes = {"GET": self._get, "PATCH": self._update, "DELETE": self._delete}
                 args = (unquote(parts[3], errors="replace"),)
             return self._route(request, routes, entity, *args)
-        except tuple(ERRORS) as exc:
-            status, code = ERRORS[type(exc)]
+        except tuple(CODES) as exc:
             extra: dict[str, Any] = {}
             if isinstance(exc, (Invalid, Conflict, IdempotencyKeyReused)):
                 extra["fields"] = exc.fields
             if isinstance(exc, VersionMismatch):
                 extra["current_version"] = exc.current
-            return error(status, code, str(exc), **extra)
+            return error(CODES[type(exc)], str(exc), **extra)
 
     # -- endpoints ----------------------------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class CustomcrmApp:
         handler = routes.get(request.method)
         if handler is None:
             allowed = ", ".join(routes)
-            response = error(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
+            response = error("method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
             response.headers["Allow"] = allowed
             return response
         return handler(request, entity, *args)

@@ -23,6 +23,7 @@ from sandbox.customcrm.entities import (
     Entity,
     Field,
 )
+from sandbox.customcrm.errors import REFUSALS, openapi_description
 from sandbox.customcrm.paging import DEFAULT_LIMIT, MAX_FILTER_LENGTH, MAX_LIMIT
 from sandbox.customcrm.validation import EMAIL, ID_MAX_LENGTH
 
@@ -292,32 +293,23 @@ def _headers() -> dict[str, Schema]:
     }
 
 
-ERRORS = {
-    "BadRequest": "The body is not a JSON object (400, `invalid_json`).",
-    "Unauthorized": "Missing or wrong bearer token (401, `unauthorized`).",
-    "NotFound": "No record with this id (404, `not_found`).",
-    "Conflict": "A unique field is already used by another record (409, `conflict`; `fields` names it).",
-    "Gone": "The record is deleted and cannot be changed (410, `deleted`).",
-    "PreconditionFailed": "If-Match does not match the current version (412, `version_mismatch`).",
-    "ValidationFailed": "The request breaks the contract (422, `validation_failed`; `fields` says why per field).",
-    "RateLimited": "Too many requests (429, `rate_limited`); retry after Retry-After seconds.",
-    "ServerError": "Unexpected failure (500, `internal_error`); safe to retry.",
-}
-
-
 def _error_responses() -> dict[str, Schema]:
     out: dict[str, Schema] = {}
-    for name, description in ERRORS.items():
-        out[name] = {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+    for refusal in REFUSALS:
+        if refusal.response is not None:
+            out[refusal.response] = {
+                "description": openapi_description(refusal),
+                "content": {"application/json": {"schema": _ref("Error")}},
+            }
     out["RateLimited"]["headers"] = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
     return out
 
 
 def _errors(*names: str) -> dict[str, Schema]:
-    codes = {"BadRequest": "400", "Unauthorized": "401", "NotFound": "404", "Conflict": "409", "Gone": "410",
-             "PreconditionFailed": "412", "ValidationFailed": "422", "RateLimited": "429", "ServerError": "500"}
+    """The error answers of one operation, by response name, plus those every operation can give."""
+    statuses = {r.response: str(r.status) for r in REFUSALS if r.response is not None}
     chosen = ("Unauthorized", *names, "RateLimited", "ServerError")
-    return {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in sorted(chosen, key=codes.__getitem__)}
+    return {statuses[n]: {"$ref": f"#/components/responses/{n}"} for n in sorted(chosen, key=statuses.__getitem__)}
 
 
 def _record_response(
