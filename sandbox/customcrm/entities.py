@@ -3,8 +3,10 @@ generator alike, so a field is added in exactly one place."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
 
 Kind = Literal[
     "string", "email", "country", "currency", "decimal", "integer", "boolean", "date", "enum", "ref", "id",
@@ -33,6 +35,7 @@ class Field:
     lookup: bool = False  # exact-match filter on the list endpoint
     fold_case: bool = False  # compared (unique, lookup) without regard to case
     fields: tuple[Field, ...] = ()  # object members, or the members of each list item
+    title: str = ""  # objects and lists: the schema name of the members in the OpenAPI document
     max_items: int = 0
     computed: bool = False  # rendered by the server, never accepted on input
 
@@ -58,6 +61,8 @@ class Entity:
     id_prefix: str
     fields: tuple[Field, ...]
     description: str
+    # Fills in the computed fields of a stored document (after validation and merging, before it is saved).
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def writable(self) -> tuple[Field, ...]:
@@ -89,6 +94,25 @@ ADDRESS = (
     Field("postal_code", "string", "Postal code, as written locally.", max_length=20),
     Field("country", "country", "ISO 3166-1 alpha-2 country code, upper-case (e.g. NO, US)."),
 )
+
+
+def format_decimal(number: Decimal, scale: int) -> str:
+    """A decimal as the contract renders it: every digit of its scale, and never `-0`."""
+    text = f"{number:.{scale}f}"
+    return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
+
+
+def order_amounts(doc: dict[str, Any]) -> dict[str, Any]:
+    """The computed fields of an order: each line's `amount` and the order's `total`, as described below."""
+    cent = Decimal(1).scaleb(-MONEY_SCALE)
+    total = Decimal(0)
+    lines = []
+    for line in doc.get("lines") or []:
+        amount = (Decimal(line["quantity"]) * Decimal(line["unit_price"])).quantize(cent, ROUND_HALF_UP)
+        total += amount
+        lines.append({**line, "amount": format_decimal(amount, MONEY_SCALE)})
+    return {**doc, "lines": lines, "total": format_decimal(total, MONEY_SCALE)}
+
 
 ORDER_LINE = (
     Field("id", "id", "Server-assigned line id. Send it back on PATCH to keep a line; omit it for a new line."),
@@ -122,7 +146,8 @@ CUSTOMERS = Entity(
         Field("email", "email", "Billing e-mail address (look-ups ignore case).", lookup=True, fold_case=True),
         Field("phone", "string", "Phone number as written.", max_length=50),
         Field("website", "string", "Website URL.", max_length=255),
-        Field("billing_address", "object", "Billing address; PATCH merges it key by key.", fields=ADDRESS),
+        Field("billing_address", "object", "Billing address; PATCH merges it key by key.", fields=ADDRESS,
+              title="Address"),
         Field("currency", "currency", "ISO 4217 currency code, upper-case (e.g. NOK, EUR)."),
         Field("payment_terms_days", "integer", "Days until an invoice is due.", minimum=0, maximum=3650),
         Field("tax_id", "string", "VAT or tax registration id.", max_length=50),
@@ -195,13 +220,14 @@ ORDERS = Entity(
             "lines", "list",
             "Order lines. PATCH replaces the list: lines sent with their id are kept (and updated), lines "
             "without id are added, lines not sent are removed.",
-            fields=ORDER_LINE, max_items=500, default=(),
+            fields=ORDER_LINE, title="OrderLine", max_items=500, default=(),
         ),
         Field(
             "total", "decimal", "Sum of the line amounts, a decimal string with 2 decimals.",
             scale=MONEY_SCALE, int_digits=25, signed=True, computed=True,
         ),
     ),
+    derive=order_amounts,
 )
 
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, PRODUCTS, USERS, ORDERS)}

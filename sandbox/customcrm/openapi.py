@@ -129,8 +129,7 @@ def _field_schema(field: Field, mode: str) -> Schema:  # noqa: PLR0911
 
 
 def _object_name(field: Field, mode: str) -> str:
-    base = {"billing_address": "Address", "lines": "OrderLine"}[field.name]
-    return base + ("Input" if mode == "input" else "")
+    return field.title + ("Input" if mode == "input" else "")
 
 
 def _object_schema(fields: tuple[Field, ...], mode: str, *, required: list[str], description: str) -> Schema:

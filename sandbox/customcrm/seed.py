@@ -11,10 +11,10 @@ import datetime as dt
 import sys
 
 from sandbox.common.names import SeedNames
-from sandbox.customcrm.entities import CUSTOMERS, ORDERS, PRODUCTS, USERS, Entity
+from sandbox.customcrm.entities import CUSTOMERS, ORDERS, PRODUCTS, USERS, Entity, format_decimal
 from sandbox.customcrm.paging import ListQuery
 from sandbox.customcrm.store import Store
-from sandbox.customcrm.validation import format_decimal, validate_create
+from sandbox.customcrm.validation import validate_create
 
 ANCHOR_DATE = dt.date(2025, 1, 1)  # order dates fall in the year before, whatever day the seed runs
 ORDER_STATUSES = ("draft", "confirmed", "confirmed", "invoiced", "invoiced", "paid", "paid", "paid", "cancelled")

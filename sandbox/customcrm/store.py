@@ -19,12 +19,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.customcrm.entities import ENTITIES, LINE_ID_PREFIX, MONEY_SCALE, Entity
+from sandbox.customcrm.entities import ENTITIES, LINE_ID_PREFIX, Entity
 from sandbox.customcrm.paging import ListQuery, format_timestamp
-from sandbox.customcrm.validation import Invalid, format_decimal
+from sandbox.customcrm.validation import Invalid
 
 Record = dict[str, Any]
 
@@ -369,17 +368,7 @@ def _merge(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _derive(entity: Entity, doc: dict[str, Any]) -> dict[str, Any]:
-    """Fill in computed fields (line amounts and the order total)."""
-    if entity.name != "orders":
-        return doc
-    cent = Decimal(1).scaleb(-MONEY_SCALE)
-    total = Decimal(0)
-    lines = []
-    for line in doc.get("lines") or []:
-        amount = (Decimal(line["quantity"]) * Decimal(line["unit_price"])).quantize(cent, ROUND_HALF_UP)
-        total += amount
-        lines.append({**line, "amount": format_decimal(amount, MONEY_SCALE)})
-    return {**doc, "lines": lines, "total": format_decimal(total, MONEY_SCALE)}
+    return doc if entity.derive is None else entity.derive(doc)
 
 
 def _render(entity: Entity, row: sqlite3.Row) -> Record:

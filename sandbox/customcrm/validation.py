@@ -19,6 +19,7 @@ from sandbox.customcrm.entities import (
     EXTERNAL_SYSTEM_PATTERN,
     Entity,
     Field,
+    format_decimal,
 )
 
 READ_ONLY = ("id", "created_at", "updated_at", "deleted_at", "version")
@@ -244,11 +245,6 @@ def _decimal(field: Field, value: Any, path: str, errors: dict[str, str]) -> str
         errors[path] = f"must be a decimal string like {example!r}"
         return None
     return format_decimal(number, field.scale)
-
-
-def format_decimal(number: Decimal, scale: int) -> str:
-    text = f"{number:.{scale}f}"
-    return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
 
 
 def _external_ids(value: Any, errors: dict[str, str], *, partial: bool) -> dict[str, str | None]:
