@@ -50,6 +50,18 @@ def test_an_unreachable_service_exits_non_zero_naming_the_request_the_cause_and_
     assert TOKEN not in run.stdout + run.stderr
 
 
+def test_a_mistyped_token_is_refused_without_printing_it(tmp_path: Path) -> None:
+    # The SDK's own message would quote the value: "12345678987 is not of type 'string' in config['api_token']".
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config("http://127.0.0.1:9", api_token=12345678987)))
+
+    run = _run("--config", str(config))
+
+    assert run.returncode != 0
+    assert "config['api_token'] must be a non-empty string; the value is secret, so it is not shown" in run.stderr
+    assert "12345678987" not in run.stdout + run.stderr
+
+
 def test_an_api_url_without_http_scheme_is_refused_before_any_request_naming_the_setting(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps(tap_config("crm.example.com")))
