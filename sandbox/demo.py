@@ -75,7 +75,8 @@ def run_pipeline(env: dict[str, str], name: str, *, full_refresh: bool) -> dict[
     """Run one pipeline; return how many records each output stream received in this run."""
     output = DEMO_DIR / "output" / name
     before = {f.stem: _count_lines(f) for f in output.glob("*.jsonl")}
-    flags = ["--full-refresh"] if full_refresh else []
+    # The demo keeps its own state ids, so it never touches the state of a real `meltano run`.
+    flags = ["--state-id-suffix", "demo", *(["--full-refresh"] if full_refresh else [])]
     meltano({**env, "TARGET_JSONL_DESTINATION_PATH": str(output)}, "run", *flags, *PIPELINES[name])
     after = {f.stem: _count_lines(f) for f in output.glob("*.jsonl")}
     return {stream: count - before.get(stream, 0) for stream, count in sorted(after.items())}
