@@ -79,14 +79,6 @@ class FaultConfig:
     def from_args(cls, args: argparse.Namespace) -> FaultConfig:
         return cls(**{f.name: getattr(args, "fault_" + f.name) for f in fields(cls)})
 
-    def to_args(self) -> list[str]:
-        """The command-line flags that reproduce this configuration."""
-        return [
-            arg
-            for f in fields(self)
-            for arg in ("--fault-" + f.name.replace("_", "-"), str(getattr(self, f.name)))
-        ]
-
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 

@@ -217,10 +217,6 @@ def boolean(value: Any, param: str) -> bool:
     raise _type_error(param, "true or false", value)
 
 
-def nullable_boolean(value: Any, param: str) -> bool | None:
-    return None if value is None else boolean(value, param)
-
-
 def decimal(*, nullable: bool = True, minimum: Decimal | None = None) -> Coercer:
     def coerce(value: Any, param: str) -> Decimal | None:
         if value is None and nullable:
