@@ -1,7 +1,9 @@
-"""Everything HTTP about Invoiced, in one place: base URL, Basic auth, paging, retries and the error policy.
+"""Everything HTTP about Invoiced, in one place: base URL, Basic auth, requests, retries and the error policy.
 
-The policy (`ERROR_POLICY`, `classify`, `describe_error`) and the waits between tries (`retry_waits`) are
-plain functions of a status or a response, so a target writing to Invoiced can apply the very same rules.
+The policy (`ERROR_POLICY`, `classify`, `describe_error`, `describe_failure`) and the waits between tries
+(`retry_waits`) are plain functions of a status, a response or a failure, so a target writing to Invoiced can
+apply the very same rules. Which page to ask for next is decided in `pagination.py`; this module only sends
+the requests a walk asks for and decodes the answers (`read_page`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from tap_invoiced.pagination import Page, PageWalk, Step, Walk, WalkPaginator
 
 if TYPE_CHECKING:
     from backoff.types import Details
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Context, RequestFunc
 
 PRODUCTION_URL = "https://api.invoiced.com"
 SANDBOX_URL = "https://api.sandbox.invoiced.com"
@@ -105,6 +107,36 @@ def describe_error(response: requests.Response, verdict: Verdict) -> str:
     else:
         text += f" {response.reason}"
     return f"{text} -- {verdict.reason}"
+
+
+# For requests that got no answer at all, the most specific kind first (a connect timeout is both a timeout
+# and a connection error).
+FAILURE_HINTS: tuple[tuple[type[BaseException], str], ...] = (
+    (requests.exceptions.ConnectTimeout, "could not connect in time: check api_url (or sandbox) and that the "
+     "service is reachable"),
+    (requests.exceptions.Timeout, "no answer in time: Invoiced is slow or stuck; raise request_timeout"),
+    (requests.exceptions.ConnectionError, "could not reach Invoiced: check api_url (or sandbox) and that the "
+     "service is reachable"),
+    (requests.exceptions.ChunkedEncodingError, "the connection broke mid-answer, usually transient: run again"),
+    (requests.exceptions.ContentDecodingError, "the answer arrived garbled, usually transient: run again"),
+    (ConnectionResetError, "the connection broke mid-answer, usually transient: run again"),
+)
+
+
+def describe_failure(request: requests.PreparedRequest, failure: BaseException) -> str:
+    """`GET /customers?page=1: ConnectionError (Connection refused) -- <what to check>`, for a request that got
+    no answer. Replaces urllib3's text (`HTTPConnectionPool(...): Max retries exceeded with url: ...`), which
+    names neither the setting to check nor, in plain words, what went wrong."""
+    hint = next((hint for kind, hint in FAILURE_HINTS if isinstance(failure, kind)), "the request failed")
+    target = _path_and_query(request.url or "")
+    return f"{request.method} {target}: {type(failure).__name__} ({_root_cause(failure)}) -- {hint}"
+
+
+def _root_cause(failure: BaseException) -> str:
+    """The innermost reason (`Connection refused`, `timed out`) under the layers requests and urllib3 add."""
+    while (inner := failure.__cause__ or failure.__context__) is not None:
+        failure = inner
+    return getattr(failure, "strerror", None) or str(failure) or type(failure).__name__
 
 
 def _path_and_query(url: str) -> str:
@@ -255,11 +287,22 @@ class InvoicedStream(RESTStream[Step]):
 
     def backoff_handler(self, details: Details) -> None:
         failure = details.get("exception")
+        if not isinstance(failure, RetriableAPIError):  # no answer at all: say which request and why
+            failure = describe_failure(details["args"][0], failure) if failure else "the request failed"
+        # Worded like tap-customcrm's, so "retry n of max_retries" counts the same in both taps' logs.
         self.logger.warning(
-            "%s: try %d of %d failed (%s); retrying in %.2f s",
-            self.name,
-            details.get("tries", 0),
-            self.backoff_max_tries(),
-            failure if isinstance(failure, RetriableAPIError) else type(failure).__name__,
-            details.get("wait", 0.0),
+            "%s; retry %d of %d in %.2f s", failure, details["tries"], self.backoff_max_tries() - 1, details["wait"]
         )
+
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        retrying = super().request_decorator(func)
+
+        def request(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            # The SDK's backoff re-raises the last failure as requests raised it; for a request that never got
+            # an answer, that text is urllib3's. Give the user the request, the cause and the setting instead.
+            try:
+                return retrying(prepared_request, context)
+            except (requests.RequestException, ConnectionResetError) as failure:
+                raise FatalAPIError(describe_failure(prepared_request, failure)) from failure
+
+        return request

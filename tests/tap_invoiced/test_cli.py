@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tap_invoiced.client import PRODUCTION_URL, SANDBOX_URL, base_url
 
-from tests.tap_invoiced.conftest import STREAMS, InvoicedApi, tap_config
+from tests.tap_invoiced.conftest import KEY, STREAMS, InvoicedApi, tap_config
 
 EXECUTABLE = str(Path(sys.executable).with_name("tap-invoiced"))
 README = Path(__file__).resolve().parents[2] / "tap-invoiced" / "README.md"
@@ -35,6 +37,40 @@ def test_wrong_key_fails_clearly_without_showing_the_key(seeded: InvoicedApi, tm
     assert re.search(said, done.stderr)
     assert "check api_key" in done.stderr
     assert wrong_key not in done.stdout + done.stderr
+
+
+def final_line(done: subprocess.CompletedProcess[str]) -> str:
+    return done.stderr.strip().splitlines()[-1]
+
+
+def test_an_unreachable_service_fails_naming_the_request_the_cause_and_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = run_tap(tmp_path, tap_config(f"http://127.0.0.1:{port}", max_retries=1))
+
+    assert done.returncode != 0
+    said = (
+        r"singer_sdk\.exceptions\.FatalAPIError: GET /\w+(\?\S*)?: ConnectionError \(Connection refused\) "
+        r"-- could not reach Invoiced: check api_url \(or sandbox\) and that the service is reachable"
+    )
+    assert re.fullmatch(said, final_line(done)), final_line(done)
+    assert KEY not in done.stdout + done.stderr
+
+
+def test_a_service_slower_than_request_timeout_fails_saying_which_setting_to_raise(
+    start_sandbox: Callable[..., Any], tmp_path: Path
+) -> None:
+    with start_sandbox("invoiced", "--api-key", KEY, "--fault-latency-ms", "2500") as slow:
+        done = run_tap(tmp_path, tap_config(slow.url, request_timeout=1, max_retries=1))
+
+    assert done.returncode != 0
+    said = (
+        r"singer_sdk\.exceptions\.FatalAPIError: GET /\w+(\?\S*)?: ReadTimeout \(timed out\) "
+        r"-- no answer in time: Invoiced is slow or stuck; raise request_timeout"
+    )
+    assert re.fullmatch(said, final_line(done)), final_line(done)
+    assert KEY not in done.stdout + done.stderr
 
 
 def test_sync_as_an_executable_writes_records_and_state(seeded: InvoicedApi, tmp_path: Path) -> None:
