@@ -1,7 +1,9 @@
 """The shape of an emitted record: RFC 3339 timestamps, tombstones from delete events, the archived flag.
 
 Invoiced sends timestamps as integer Unix seconds and money as JSON numbers (decoded as `Decimal`, so nothing
-is rounded on the way). Records keep every field Invoiced sends; only timestamps change form.
+is rounded on the way). Records carry the schema's top-level fields (missing ones as None); top-level fields
+Invoiced sends that the schema does not list are dropped, while nested objects keep every key. Timestamps change
+form to RFC 3339.
 """
 
 from __future__ import annotations

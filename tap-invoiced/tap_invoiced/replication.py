@@ -30,7 +30,7 @@ BY_CREATION = {"sort": "created_at asc,id asc"}  # additions go to the end, whic
 
 
 class IncrementalStream(InvoicedStream):
-    """Shared bookkeeping: the starting point, the overlap window and the bookmark the SDK will save."""
+    """Shared bookkeeping: where a run starts, and where the next one is expected to start (the overlap window)."""
 
     replication_key = "updated_at"
     is_sorted = False
@@ -51,8 +51,14 @@ class IncrementalStream(InvoicedStream):
         start = self.config.get("start_date")
         return unix_seconds(self._parse_datetime(start)) if start else 0
 
-    def bookmark_after_run(self, context: Context | None, newest: int | None, before: int | None) -> int:
-        """The `updated_at` the SDK will save: the newest emitted, capped at the signpost (the tap's start)."""
+    def next_starting_second(self, context: Context | None, newest: int | None, before: int | None) -> int:
+        """Where the next run is expected to start: the newest `updated_at` emitted, capped at the signpost,
+        or `before` when nothing was emitted.
+
+        Not the bookmark itself: the SDK computes and saves that on its own (by the same rule). This value only
+        decides which `recently_emitted` entries to keep (those the next run re-reads, within the overlap below
+        it), and for items it is also their own `changed_up_to`.
+        """
         if newest is None:
             return before or 0
         signpost = self.get_replication_key_signpost(context)
@@ -90,7 +96,7 @@ class UpdatedAfterStream(IncrementalStream):
             if recent.admit(str(row["id"]), row["updated_at"], row):
                 newest = max(newest or 0, row["updated_at"])
                 yield {**row, DELETED_AT: None}
-        state[RECENT] = recent.saved(self.bookmark_after_run(context, newest, start))
+        state[RECENT] = recent.saved(self.next_starting_second(context, newest, start))
         state[EVENTS] = deletes.saved()
 
 
@@ -171,7 +177,7 @@ class CatalogStream(IncrementalStream):
             if row["updated_at"] > changed_after and recent.admit(_version(row), row["updated_at"], row):
                 newest = max(newest or 0, row["updated_at"])
                 yield {**row, "archived": False}
-        changed_up_to = max(start or 0, self.bookmark_after_run(context, newest, start))
+        changed_up_to = max(start or 0, self.next_starting_second(context, newest, start))
         state[RECENT] = recent.saved(changed_up_to)
         state[self.CHANGED_UP_TO] = changed_up_to
         state[self.ARCHIVED] = sorted(archived_before | archived_now)
