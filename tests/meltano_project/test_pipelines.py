@@ -30,8 +30,10 @@ class Project:
         self.env, self.root = env, root
         self.customcrm_url, self.invoiced_url = customcrm_url, invoiced_url
 
-    def meltano(self, *args: str, output: Path | None = None) -> subprocess.CompletedProcess[str]:
-        env = dict(self.env)
+    def meltano(
+        self, *args: str, output: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, **(env or {})}
         if output is not None:
             env["TARGET_JSONL_DESTINATION_PATH"] = str(output)
         result = subprocess.run(
@@ -140,11 +142,6 @@ def test_numeric_settings_from_the_environment_reach_the_taps(project: Project) 
         "TAP_INVOICED_REQUEST_TIMEOUT": "30",
         "TAP_INVOICED_RETRY_WAIT_SECONDS": "2",
     }
-    project.env.update(env)
-    try:
-        for tap in ("tap-customcrm", "tap-invoiced"):
-            config = json.loads(project.meltano("config", "print", tap).stdout)
-            assert (config["request_timeout"], config["retry_wait_seconds"]) == (30, 2)
-    finally:
-        for name in env:
-            project.env.pop(name)
+    for tap in ("tap-customcrm", "tap-invoiced"):
+        config = json.loads(project.meltano("config", "print", tap, env=env).stdout)
+        assert (config["request_timeout"], config["retry_wait_seconds"]) == (30, 2)
