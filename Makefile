@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PLUGINS := $(wildcard tap-*/pyproject.toml target-*/pyproject.toml transforms/pyproject.toml)
+PLUGINS := $(wildcard sync-core/pyproject.toml tap-*/pyproject.toml target-*/pyproject.toml transforms/pyproject.toml)
 
 .PHONY: install test lint demo bench clean
 
