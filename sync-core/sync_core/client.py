@@ -1,0 +1,183 @@
+"""The targets' HTTP client: one retry layer, a bounded number of requests in flight, and errors a user can act on.
+
+The rules come from the system's own module in `sync_core.http` (the same the system's tap reads with): which
+statuses are retried and which fail, how an answer or a missing answer is worded, how long to wait between tries.
+Retries are the `backoff` library's, driven by `retry_waits`; nothing else here retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import backoff
+import requests
+
+from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, retry_waits
+from sync_core.http.session import new_session
+
+# Answers that no retry and no other record can change: the run stops before (or without) more writes.
+STOPS_THE_RUN = frozenset({401, 402, 403})
+
+
+class RequestFailed(Exception):
+    """A request that did not succeed, with what the system answered (never a secret)."""
+
+    def __init__(self, message: str, *, status: int | None, answer: Any, transient: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.answer = answer
+        self.transient = transient  # another try later may succeed (5xx, 429, no answer, after all retries)
+
+
+class RunStopped(Exception):
+    """Credentials or account refused: no record can succeed, so the run stops with the setting to fix."""
+
+
+class _Retry(Exception):
+    def __init__(self, message: str, response: requests.Response | None) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class InFlight:
+    """At most `limit` requests at once. A 429 halves the pace; each run of successes wins one slot back."""
+
+    def __init__(self, limit: int) -> None:
+        self.ceiling = self.limit = limit
+        self._busy = 0
+        self._calm = 0
+        self._lock = threading.Condition()
+        self.rate_limited = 0
+
+    def __enter__(self) -> InFlight:
+        with self._lock:
+            while self._busy >= self.limit:
+                self._lock.wait()
+            self._busy += 1
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._busy -= 1
+            self._lock.notify()
+
+    def slow_down(self) -> None:
+        with self._lock:
+            self.rate_limited += 1
+            self.limit = max(1, self.limit // 2)
+            self._calm = 0
+
+    def calm(self) -> None:
+        with self._lock:
+            self._calm += 1
+            if self.limit < self.ceiling and self._calm >= 4 * self.limit:
+                self.limit += 1
+                self._calm = 0
+                self._lock.notify()
+
+
+class ApiClient:
+    def __init__(
+        self,
+        rules: HTTPRules,
+        base_url: str,
+        auth: requests.auth.AuthBase,
+        *,
+        max_in_flight: int,
+        timeout: float,
+        max_retries: int,
+        retry_wait_seconds: float,
+        user_agent: str,
+        logger: logging.Logger,
+        ca_bundle: str | None = None,
+    ) -> None:
+        self.rules = rules
+        self.base_url = base_url.rstrip("/")
+        self.session = new_session(self.base_url, ca_bundle=ca_bundle)
+        self.session.auth = auth
+        self.session.headers.update({"Accept": "application/json", "User-Agent": user_agent})
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(max_in_flight, 1) + 4)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.in_flight = InFlight(max_in_flight)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.retry_wait_seconds = retry_wait_seconds
+        self.logger = logger
+        self.requests_sent = 0
+        self.writes_sent = 0
+        self._count_lock = threading.Lock()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        tolerated: Mapping[int, Verdict] | None = None,
+    ) -> requests.Response:
+        """Send one request, retrying what the policy calls retriable; raise RequestFailed or RunStopped."""
+        request = self.session.prepare_request(
+            requests.Request(method, self.base_url + path, params=params, json=json, headers=dict(headers or {}))
+        )
+        send = backoff.on_exception(
+            lambda: retry_waits(self.retry_wait_seconds),
+            (_Retry, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
+            max_tries=self.max_retries + 1,
+            jitter=None,
+            on_backoff=self._log_retry,
+        )(self._send_once)
+        try:
+            return send(request, tolerated)
+        except _Retry as failure:
+            answer = _answer(failure.response)
+            status = failure.response.status_code if failure.response is not None else None
+            raise RequestFailed(f"{failure} (gave up after {self.max_retries} retries)", status=status,
+                                answer=answer, transient=True) from None
+        except requests.RequestException as failure:
+            message = f"{self.rules.describe_failure(request, failure)} (gave up after {self.max_retries} retries)"
+            raise RequestFailed(message, status=None, answer=None, transient=True) from None
+
+    def _send_once(self, request: requests.PreparedRequest, tolerated: Mapping[int, Verdict] | None) -> requests.Response:
+        with self.in_flight:
+            with self._count_lock:
+                self.requests_sent += 1
+                if request.method not in ("GET", "HEAD"):
+                    self.writes_sent += 1
+            response = self.session.send(request, timeout=self.timeout)
+        verdict = self.rules.policy.classify(response.status_code, tolerated=tolerated)
+        if verdict is None or verdict.action is Action.TOLERATE:
+            self.in_flight.calm()
+            return response
+        message = self.rules.describe_error(response, verdict)
+        if response.status_code == 429:
+            self.in_flight.slow_down()
+        if verdict.action is Action.RETRY:
+            raise _Retry(message, response)
+        if response.status_code in STOPS_THE_RUN:
+            raise RunStopped(message)
+        raise RequestFailed(message, status=response.status_code, answer=_answer(response), transient=False)
+
+    def _log_retry(self, details: Any) -> None:
+        failure = details.get("exception")
+        if not isinstance(failure, _Retry):
+            failure = self.rules.describe_failure(details["args"][0], failure)
+        self.logger.warning("%s", describe_retry(str(failure), details["tries"], self.max_retries, details["wait"]))
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _answer(response: requests.Response | None) -> Any:
+    """What the system said, for the rejects file: its JSON body, else the first 500 characters of text."""
+    if response is None:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]

@@ -1,0 +1,411 @@
+"""The executor: the one create-or-update loop, for every stream of both targets.
+
+For each incoming record it reads what the planner needs (the link, the merge base, the live record only when the
+source changed since the base, candidates when there is no link yet), asks the planner for a plan, carries the plan
+out through the stream's `Destination`, and records the outcome. The link store is updated after each durable
+write, so a crash never loses a link it could not rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sync_core.client import RequestFailed
+from sync_core.outcomes import Outcomes
+from sync_core.planner import Action, Incoming, Live, Plan, Rules, plan
+from sync_core.store import Link, LinkState, LinkStore, RetryKind
+from sync_core.values import Canonical, canonical, jsonable
+
+REJECT = "_reject"
+SOURCE = "_source"
+# With this many records of a batch unlinked, one full list read of the destination beats a look-up per record.
+INDEX_THRESHOLD = 20
+
+
+class Unprocessable(Exception):
+    """A record the destination cannot take as it is (e.g. a reference that can never resolve): a reject."""
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """One first-link rule: records whose `field` is the same (by `same`) are the same record."""
+
+    field: str
+    same: Canonical = canonical
+
+
+class Destination(Protocol):
+    """One stream's destination, declared per system: what the executor may ask of it."""
+
+    stream: str  # the incoming stream, e.g. "customers"
+    entity: str  # the link store's name for the pair, e.g. "customer"
+    side: str  # the destination system, e.g. "invoiced"
+    source_side: str
+    rules: Rules
+    match_rules: Sequence[MatchRule]  # in order; the first one is the cross-reference the sync itself writes
+
+    def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming: ...
+
+    def fetch(self, record_id: str) -> Live | None: ...
+
+    def lookup(self, rule: MatchRule, value: Any) -> list[Live]: ...
+
+    def list_all(self) -> Iterable[Live]: ...
+
+    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        ...
+
+    def peer_base(self, base: Mapping[str, Any], live: Live) -> Mapping[str, Any] | None:
+        """The same merge base in the source system's own shape, for the target writing the other way."""
+
+
+class DeleteBudget:
+    """The per-run cap on deletes, voids, archives and deactivations, across all streams."""
+
+    def __init__(self, limit: int, logger: logging.Logger) -> None:
+        self.limit, self.used, self.held = limit, 0, 0
+        self.logger = logger
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.used < self.limit:
+                self.used += 1
+                return True
+            if self.held == 0:
+                self.logger.warning(
+                    "This run reached max_deletes=%d: further deletes are held back (the rest of the run goes on). "
+                    "If so many deletes are intended, raise max_deletes for one run; if not, check the source.",
+                    self.limit,
+                )
+            self.held += 1
+            return False
+
+
+class MatchIndex:
+    """Live records of one destination by each match rule's key, built from one full list read."""
+
+    def __init__(self, rules: Sequence[MatchRule], records: Iterable[Live]) -> None:
+        self.rules = rules
+        self._by_rule: list[dict[Any, dict[str, Live]]] = [{} for _ in rules]
+        self._lock = threading.Lock()
+        for live in records:
+            self.add(live)
+
+    def add(self, live: Live) -> None:
+        with self._lock:
+            for rule, keyed in zip(self.rules, self._by_rule, strict=True):
+                for bucket in keyed.values():
+                    bucket.pop(live.id, None)
+                key = rule.same(live.values.get(rule.field))
+                if key is not None:
+                    keyed.setdefault(key, {})[live.id] = live
+
+    def get(self, rule_index: int, key: Any) -> list[Live]:
+        with self._lock:
+            return list(self._by_rule[rule_index].get(key, {}).values())
+
+
+class Executor:
+    def __init__(
+        self,
+        store: LinkStore,
+        outcomes: Outcomes,
+        budget: DeleteBudget,
+        *,
+        max_in_flight: int,
+        dry_run: bool,
+        logger: logging.Logger,
+    ) -> None:
+        self.store = store
+        self.outcomes = outcomes
+        self.budget = budget
+        self.max_in_flight = max_in_flight
+        self.dry_run = dry_run
+        self.logger = logger
+        self._indexes: dict[str, MatchIndex] = {}
+        self._index_lock = threading.Lock()
+        self.seen: set[tuple[str, str]] = set()  # (stream, source id) handled in this run
+
+    # A batch of one stream.
+
+    def run(self, destination: Destination, records: Sequence[Mapping[str, Any]], *, final: bool = False) -> None:
+        latest = _latest_per_source(records)
+        for record in latest:
+            self.seen.add((destination.stream, _source_id(record)))
+        if self._worth_an_index(destination, latest):
+            self._index(destination)
+        if self.max_in_flight <= 1 or len(latest) <= 1:
+            for record in latest:
+                self._one(destination, record, final=final)
+        else:
+            with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix=destination.stream) as pool:
+                for _ in pool.map(lambda r: self._one(destination, r, final=final), latest):
+                    pass
+        if not self.dry_run:
+            self.store.record_audit(self.outcomes.take_audit())
+
+    def retry_waiting(self, destination: Destination) -> None:
+        """At the end of the input: this run's records that waited for a parent the input carried later."""
+        waiting = [r for r in self.store.set_aside_records(destination.stream)
+                   if r.kind is RetryKind.WAITING and (destination.stream, r.source_id) in self.seen]
+        if waiting:
+            self.logger.info("Retrying %d %s record(s) that waited for their references", len(waiting),
+                             destination.stream)
+            for _ in waiting:
+                self.outcomes.uncount(destination.stream, "waiting")
+            self.run(destination, [r.record for r in waiting], final=True)
+
+    def retry_earlier(self, destination: Destination) -> None:
+        """Records set aside by earlier runs that a retry can fix, unless this run brought a newer version."""
+        again = [r for r in self.store.set_aside_records(destination.stream)
+                 if r.kind.retry_can_fix and (destination.stream, r.source_id) not in self.seen]
+        if again:
+            self.logger.info("Retrying %d %s record(s) set aside by earlier runs", len(again), destination.stream)
+            self.run(destination, [r.record for r in again], final=True)
+
+    def _worth_an_index(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> bool:
+        if destination.stream in self._indexes or not destination.match_rules:
+            return False
+        unlinked = 0
+        for record in records:
+            if REJECT in record:
+                continue
+            link = self.store.find(destination.entity, destination.source_side, _source_id(record))
+            if link is None or link.state is LinkState.PENDING:
+                unlinked += 1
+        return unlinked >= INDEX_THRESHOLD
+
+    def _index(self, destination: Destination) -> MatchIndex:
+        with self._index_lock:
+            if destination.stream not in self._indexes:
+                self.logger.info("Reading every %s in %s once to match records not linked yet",
+                                 destination.entity, destination.side)
+                self._indexes[destination.stream] = MatchIndex(destination.match_rules, destination.list_all())
+            return self._indexes[destination.stream]
+
+    # One record.
+
+    def _one(self, destination: Destination, record: Mapping[str, Any], *, final: bool) -> None:
+        stream, source_id = destination.stream, _source_id(record)
+        try:
+            self._sync(destination, record, final=final)
+        except RequestFailed as failure:
+            kind = RetryKind.TRANSIENT if failure.transient else RetryKind.REJECTED
+            self._set_aside(destination, record, kind, str(failure), failure.answer)
+        except Unprocessable as failure:
+            self._set_aside(destination, record, RetryKind.REJECTED, str(failure))
+        except Exception:
+            self.logger.exception("Unexpected failure on %s record %s", stream, source_id)
+            raise
+
+    def _sync(self, destination: Destination, record: Mapping[str, Any], *, final: bool) -> None:
+        stream, source_id = destination.stream, _source_id(record)
+        if REJECT in record:
+            reject = record[REJECT]
+            reason = f"{reject.get('field')}: {reject.get('reason')}; fix: {reject.get('fix')}"
+            self._set_aside(destination, record, RetryKind.REJECTED, reason, count_as="rejected")
+            return
+        incoming = destination.prepare(record, final=final)
+        link = self.store.find(destination.entity, destination.source_side, source_id)
+        linked = link is not None and link.state is not LinkState.PENDING and link.id_on(destination.side)
+        base = link.base(destination.side) if linked and link is not None else None
+        if incoming.deleted and not linked:
+            self._done(destination, source_id, "unchanged")  # only records the sync created or linked are touched
+            return
+        if incoming.waiting_on:
+            reason = "waiting for " + ", ".join(incoming.waiting_on) + " to be linked"
+            self._set_aside(destination, record, RetryKind.WAITING, reason, count_as="waiting")
+            return
+        if base is not None and not incoming.deleted and _agrees(incoming.values, base, destination.rules):
+            self._done(destination, source_id, "unchanged")  # the source did not change: no request at all
+            return
+        live = None
+        if linked and link is not None:
+            live = destination.fetch(str(link.id_on(destination.side)))
+            if live is None:
+                self._vanished(destination, link, source_id)
+                return
+        else:
+            found = self._candidates(destination, incoming)
+            if len(found) > 1:
+                ids = ", ".join(sorted(c.id for c in found))
+                reason = (f"{len(found)} {destination.side} records match and none is linked yet ({ids}): "
+                          f"merge the duplicates in {destination.side} or set the cross-reference on one of them")
+                self._set_aside(destination, record, RetryKind.QUARANTINED, reason, count_as="conflicts")
+                return
+            live = found[0] if found else None
+        decided = plan(incoming, live, base, destination.rules)
+        self._carry_out(destination, record, incoming, live, link, decided)
+
+    def _candidates(self, destination: Destination, incoming: Incoming) -> list[Live]:
+        index = self._indexes.get(destination.stream)
+        cross_ref = destination.match_rules[0].field if destination.match_rules else None
+        for position, rule in enumerate(destination.match_rules):
+            key = rule.same(incoming.values.get(rule.field))
+            if key is None:
+                continue
+            hits = index.get(position, key) if index is not None else destination.lookup(rule, incoming.values[rule.field])
+            hits = [live for live in hits if self._free_for(destination, live, incoming.source_id, cross_ref)]
+            if hits:
+                return hits
+        return []
+
+    def _free_for(self, destination: Destination, live: Live, source_id: str, cross_ref: str | None) -> bool:
+        """A candidate already linked to another source record is not a candidate."""
+        if cross_ref is not None and live.values.get(cross_ref) not in (None, "", source_id):
+            return False
+        link = self.store.find(destination.entity, destination.side, live.id)
+        return link is None or link.id_on(destination.source_side) in (None, source_id)
+
+    def _carry_out(
+        self,
+        destination: Destination,
+        record: Mapping[str, Any],
+        incoming: Incoming,
+        live: Live | None,
+        link: Link | None,
+        decided: Plan,
+    ) -> None:
+        stream, source_id = destination.stream, incoming.source_id
+        if self.dry_run:
+            self._show(destination, incoming, live, decided)
+            self._count(destination, decided)
+            return
+        if decided.action is Action.CONFLICT:
+            self._audit(destination, incoming, live, decided)
+            self._set_aside(destination, record, RetryKind.REJECTED, decided.reason, count_as="conflicts")
+            return
+        if decided.action.removes and not self.budget.take():
+            reason = f"held back: this run reached max_deletes ({self.budget.limit})"
+            self._set_aside(destination, record, RetryKind.TRANSIENT, reason, count_as="skipped")
+            return
+        key = None
+        if decided.action is Action.CREATE:
+            pending = self.store.pending(destination.entity, destination.source_side, source_id,
+                                         origin=destination.source_side)
+            key = pending.idempotency_key
+        after = destination.carry_out(decided, incoming, live, key) if decided.action.writes else live
+        index = self._indexes.get(stream)
+        if index is not None and after is not None and after is not live:
+            index.add(after)
+        if decided.action.writes or decided.clashes:
+            self._audit(destination, incoming, live if decided.action is not Action.CREATE else None, decided, after)
+        state = LinkState.TOMBSTONED if decided.action.removes or incoming.deleted else LinkState.LINKED
+        if after is not None:
+            unchanged_link = (link is not None and link.state is state and link.id_on(destination.side) == after.id
+                              and link.base(destination.side) == decided.base)
+            if not unchanged_link:
+                self._save_link(destination, source_id, after, state, decided.base)
+        self._count(destination, decided)
+        self.store.resolved(stream, source_id)
+
+    def _save_link(self, destination: Destination, source_id: str, live: Live, state: LinkState,
+                   base: Mapping[str, Any]) -> None:
+        ids = {f"{destination.source_side}_id": source_id, f"{destination.side}_id": live.id}
+        self.store.save(
+            destination.entity,
+            customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"], origin=destination.source_side,
+            state=state, bases={destination.side: dict(base), destination.source_side: destination.peer_base(base, live)},
+        )
+
+    def _vanished(self, destination: Destination, link: Link, source_id: str) -> None:
+        """Linked, but gone from the destination: deleted there. The delete travels the other way, not a re-create."""
+        if not self.dry_run and link.state is not LinkState.TOMBSTONED:
+            self.store.save(destination.entity, customcrm_id=link.customcrm_id, invoiced_id=link.invoiced_id,
+                            origin=link.origin, state=LinkState.TOMBSTONED, note=f"deleted in {destination.side}")
+        self.logger.info("%s %s: its %s record %s was deleted there; not re-created", destination.stream,
+                         source_id, destination.side, link.id_on(destination.side))
+        self._done(destination, source_id, "skipped")
+
+    # Outcomes.
+
+    def _count(self, destination: Destination, decided: Plan) -> None:
+        action = decided.action
+        outcome = {
+            Action.CREATE: "created", Action.UPDATE: "updated", Action.RECREATE: "updated", Action.WAIT: "waiting",
+            Action.CONFLICT: "conflicts",
+        }.get(action, "deleted" if action.removes else ("skipped" if decided.reason else "unchanged"))
+        self.outcomes.count(destination.stream, outcome)
+        if decided.clashes and action is not Action.CONFLICT:
+            self.outcomes.count(destination.stream, "conflicts")
+
+    def _done(self, destination: Destination, source_id: str, outcome: str) -> None:
+        self.outcomes.count(destination.stream, outcome)
+        if not self.dry_run:
+            self.store.resolved(destination.stream, source_id)
+
+    def _set_aside(
+        self,
+        destination: Destination,
+        record: Mapping[str, Any],
+        kind: RetryKind,
+        reason: str,
+        answer: Any = None,
+        *,
+        count_as: str = "rejected",
+    ) -> None:
+        stream, source_id = destination.stream, _source_id(record)
+        self.outcomes.count(stream, count_as)
+        if kind is not RetryKind.WAITING:
+            self.logger.warning("%s %s set aside (%s): %s", stream, source_id, kind.value, reason)
+        if self.dry_run:
+            self.outcomes.show_plan({"stream": stream, "source_id": source_id, "action": kind.value, "reason": reason})
+            return
+        self.store.set_aside(stream, source_id, kind, reason, record)
+        if kind is not RetryKind.WAITING:
+            self.outcomes.reject(stream, source_id, record, reason, answer)
+
+    def _audit(self, destination: Destination, incoming: Incoming, live: Live | None, decided: Plan,
+               after: Live | None = None) -> None:
+        ids = {f"{destination.source_side}_id": incoming.source_id,
+               f"{destination.side}_id": (after or live).id if (after or live) is not None else None}
+        entry: dict[str, Any] = {
+            "stream": destination.stream, "action": decided.action.value, **ids,
+            "fields": {c.field: {"old": jsonable(c.old), "new": jsonable(c.new)} for c in decided.changes},
+        }
+        if decided.reason:
+            entry["reason"] = decided.reason
+        if decided.clashes:
+            entry["conflicts"] = [
+                {"field": c.field, "source": jsonable(c.source), "destination": jsonable(c.destination),
+                 "winner": c.winner, "why": c.why}
+                for c in decided.clashes
+            ]
+        self.outcomes.audit(entry)
+
+    def _show(self, destination: Destination, incoming: Incoming, live: Live | None, decided: Plan) -> None:
+        self.outcomes.show_plan({
+            "stream": destination.stream, "source_id": incoming.source_id, "action": decided.action.value,
+            "destination_id": live.id if live is not None else None,
+            "fields": {c.field: {"old": c.old, "new": c.new} for c in decided.changes},
+            **({"reason": decided.reason} if decided.reason else {}),
+            **({"conflicts": [c.field for c in decided.clashes]} if decided.clashes else {}),
+        })
+
+
+def _agrees(values: Mapping[str, Any], base: Mapping[str, Any], rules: Rules) -> bool:
+    return all(name in rules.identity or (name in base and rules.rule(name).same(value) == rules.rule(name).same(base[name]))
+               for name, value in values.items())
+
+
+def _source_id(record: Mapping[str, Any]) -> str:
+    return str(record[SOURCE]["id"])
+
+
+def _latest_per_source(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A bookmark tie can send a record twice in one batch: keep the last version, in first-seen order."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for record in records:
+        latest[_source_id(record)] = record
+    return list(latest.values())
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,105 @@
+"""Every record's outcome, kept for the operator: the summary, the rejects file and the audit trail.
+
+One `Outcomes` per run, shared by the target's sinks and the executor's threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from sync_core.values import jsonable
+
+COLUMNS = ("created", "updated", "unchanged", "conflicts", "waiting", "rejected", "deleted", "skipped")
+
+
+@dataclass
+class Outcomes:
+    run_id: str
+    logger: logging.Logger
+    rejects_path: Path | None = None
+    audit_path: Path | None = None
+    plan_out: TextIO | None = None  # dry runs print their plan here
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    audit_entries: list[dict[str, Any]] = field(default_factory=list)
+    set_aside: int = 0  # records rejected, quarantined or refused in this run (not the ones waiting)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, stream: str, outcome: str, amount: int = 1) -> None:
+        assert outcome in COLUMNS, outcome
+        with self._lock:
+            self.counts.setdefault(stream, Counter())[outcome] += amount
+
+    def uncount(self, stream: str, outcome: str) -> None:
+        """A record counted as waiting earlier in the run was written after all."""
+        with self._lock:
+            self.counts.setdefault(stream, Counter())[outcome] -= 1
+
+    def total(self, outcome: str) -> int:
+        return sum(counter[outcome] for counter in self.counts.values())
+
+    def reject(self, stream: str, source_id: str, record: Mapping[str, Any], reason: str, answer: Any = None) -> None:
+        entry = {
+            "stream": stream, "source_id": source_id, "reason": reason, "answer": answer, "record": record,
+            "at": datetime.now(timezone.utc).isoformat(),
+        }
+        with self._lock:
+            self.set_aside += 1
+        self._append(self.rejects_path, entry)
+
+    def audit(self, entry: dict[str, Any]) -> None:
+        entry = {"run_id": self.run_id, "at": datetime.now(timezone.utc).isoformat(), **entry}
+        with self._lock:
+            self.audit_entries.append(entry)
+        self._append(self.audit_path, entry)
+
+    def take_audit(self) -> list[dict[str, Any]]:
+        with self._lock:
+            entries, self.audit_entries = self.audit_entries, []
+        return entries
+
+    def show_plan(self, entry: dict[str, Any]) -> None:
+        out = self.plan_out or sys.stderr
+        with self._lock:
+            out.write(json.dumps(jsonable(entry), ensure_ascii=False) + "\n")
+            out.flush()
+
+    def _append(self, path: Path | None, entry: dict[str, Any]) -> None:
+        if path is None:
+            return
+        line = json.dumps(jsonable(entry), ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as out:
+                out.write(line)
+
+    # The summary.
+
+    def summary(self) -> dict[str, Any]:
+        streams = {stream: {name: counter[name] for name in COLUMNS} for stream, counter in sorted(self.counts.items())}
+        totals = {name: sum(row[name] for row in streams.values()) for name in COLUMNS}
+        return {"run_id": self.run_id, "streams": streams, "total": totals}
+
+    def table(self) -> str:
+        summary = self.summary()
+        rows = [("stream", *COLUMNS)]
+        rows += [(stream, *(str(row[name]) for name in COLUMNS)) for stream, row in summary["streams"].items()]
+        rows.append(("total", *(str(summary["total"][name]) for name in COLUMNS)))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in
+                           enumerate(zip(row, widths, strict=True))) for row in rows]
+        return "\n".join(lines)
+
+    def write_summary(self, path: Path | None) -> None:
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.summary(), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,99 @@
+"""The operator settings every sync target has, declared once (both targets add their system's connection)."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+from sync_core.http.settings import REQUEST_TIMEOUT
+
+MAX_IN_FLIGHT_CEILING = 20  # Invoiced allows 20 requests in flight per API key
+
+OPERATOR_SETTINGS = th.PropertiesList(
+    th.Property(
+        "link_store_url",
+        th.StringType,
+        title="Link store URL",
+        description="SQLAlchemy URL of the link store that both targets share: sqlite:///path/links.db, or "
+        "postgresql+psycopg://user:password@host/db for shared deployments. Default: a SQLite file "
+        ".meltano/sync-links.db in the Meltano project.",
+        secret=True,  # a PostgreSQL URL carries its password
+    ),
+    th.Property(
+        "namespace",
+        th.StringType(min_length=1, max_length=200),
+        default="default",
+        title="Namespace",
+        description="Name of this pair of connected accounts in the link store; set the same value in both "
+        "targets, and one value per pair when a store serves several.",
+    ),
+    th.Property(
+        "max_in_flight",
+        th.IntegerType(minimum=1, maximum=MAX_IN_FLIGHT_CEILING),
+        default=8,
+        title="Max requests in flight",
+        description="Requests sent at once to the destination, 1 to 20 (Invoiced's limit per API key). A 429 "
+        "halves the pace for a while; it never fails a record by itself.",
+    ),
+    th.Property(
+        "max_deletes",
+        th.IntegerType(minimum=0),
+        default=50,
+        title="Max deletes per run",
+        description="Deletes, voids, archives and deactivations one run may carry out. A run that would do more "
+        "holds the rest back (retried next run), finishes everything else, and says why.",
+    ),
+    th.Property(
+        "dry_run",
+        th.BooleanType,
+        default=False,
+        title="Dry run",
+        description="Read what a plan needs and write nothing, neither to the system nor to the link store; "
+        "print the plan as JSON lines on stderr, then the summary. No STATE is emitted.",
+    ),
+    th.Property(
+        "rejects_path",
+        th.StringType,
+        title="Rejects file",
+        description="JSON Lines file that every record set aside is appended to (stream, source id, record, "
+        "reason, the system's answer, when). Default: no file; rejects are still logged and kept for retry in "
+        "the link store.",
+    ),
+    th.Property(
+        "summary_path",
+        th.StringType,
+        title="Summary file",
+        description="JSON file the run's summary is written to (per stream: created, updated, unchanged, "
+        "conflicts, waiting, rejected, deleted, skipped).",
+    ),
+    th.Property(
+        "audit_path",
+        th.StringType,
+        title="Audit file",
+        description="JSON Lines file every write and conflict is appended to (run id, stream, both ids, action, "
+        "each field's old and new value; for a conflict both values and which won). Also kept in the link store.",
+    ),
+    th.Property(
+        "fail_on_rejects",
+        th.BooleanType,
+        default=False,
+        title="Fail on rejects",
+        description="Exit non-zero when any record was rejected or quarantined (for schedulers that alert on exit "
+        "codes). By default a run with rejects exits 0 and logs them as a warning.",
+    ),
+    REQUEST_TIMEOUT,
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0),
+        default=5,
+        title="Max retries",
+        description="Retries of one request after a 429, a 5xx, a timeout or a dropped connection, with "
+        "exponential backoff and jitter. A record that outlives them is set aside and retried next run.",
+    ),
+    th.Property(
+        "retry_wait_seconds",
+        th.NumberType(minimum=0),
+        default=1.0,
+        title="First retry wait (seconds)",
+        description="Upper bound of the first backoff wait; it doubles with each retry, up to 60 s.",
+    ),
+)

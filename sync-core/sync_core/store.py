@@ -1,0 +1,398 @@
+"""The link store: which Customcrm record is which Invoiced record, and the values both last agreed on.
+
+SQLAlchemy 2 Core over SQLite (the default, a file under the Meltano project's `.meltano/`) or PostgreSQL
+(`postgresql+psycopg://…`). One store serves many deployments: every row belongs to a namespace, one per pair
+of connected accounts. The store creates its tables and upgrades them, recording its schema version.
+
+The durable cross-reference lives in the systems themselves (Invoiced `metadata.customcrm_id`, Customcrm
+`external_ids.invoiced`): losing this store loses merge bases and audit history, never links, which the targets
+rebuild from the systems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+SCHEMA_VERSION = 1
+SIDES = ("customcrm", "invoiced")
+
+
+class LinkState(str, Enum):
+    PENDING = "pending"  # a create was sent (or is about to be) and its answer is not recorded yet
+    LINKED = "linked"
+    CONFLICT = "conflict"  # quarantined: several candidates, or a record the destination refuses to edit
+    TOMBSTONED = "tombstoned"  # deleted, voided or archived on one side and carried out on the other
+
+
+class RetryKind(str, Enum):
+    WAITING = "waiting"  # a reference was not linked yet
+    TRANSIENT = "transient"  # the system did not answer well, even after the retries
+    QUARANTINED = "quarantined"  # several candidates matched
+    REJECTED = "rejected"  # needs a new version of the source record (bad value, refused by the system)
+
+    @property
+    def retry_can_fix(self) -> bool:
+        return self is not RetryKind.REJECTED
+
+
+metadata_obj = sa.MetaData()
+
+schema_info = sa.Table(
+    "sync_schema", metadata_obj,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+links = sa.Table(
+    "sync_links", metadata_obj,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("namespace", sa.String(200), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("customcrm_id", sa.String(200)),
+    sa.Column("invoiced_id", sa.String(200)),
+    sa.Column("origin", sa.String(20), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("idempotency_key", sa.String(64)),
+    sa.Column("base_customcrm", sa.Text),
+    sa.Column("base_invoiced", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("namespace", "entity", "customcrm_id", name="uq_links_customcrm"),
+    sa.UniqueConstraint("namespace", "entity", "invoiced_id", name="uq_links_invoiced"),
+)
+
+retries = sa.Table(
+    "sync_retries", metadata_obj,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("namespace", sa.String(200), nullable=False),
+    sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("source_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("namespace", "stream", "source_id", name="uq_retries_record"),
+)
+
+audit = sa.Table(
+    "sync_audit", metadata_obj,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("namespace", sa.String(200), nullable=False),
+    sa.Column("run_id", sa.String(40), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("customcrm_id", sa.String(200)),
+    sa.Column("invoiced_id", sa.String(200)),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    entity: str
+    customcrm_id: str | None
+    invoiced_id: str | None
+    origin: str
+    state: LinkState
+    idempotency_key: str | None = None
+    bases: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # per side, in its own shape
+    note: str | None = None
+
+    def id_on(self, side: str) -> str | None:
+        return self.customcrm_id if side == "customcrm" else self.invoiced_id
+
+    def base(self, side: str) -> Mapping[str, Any] | None:
+        return self.bases.get(side)
+
+
+@dataclass(frozen=True)
+class Retry:
+    stream: str
+    source_id: str
+    kind: RetryKind
+    reason: str
+    record: dict[str, Any]
+    attempts: int
+
+
+def default_url() -> str:
+    """A SQLite file in the Meltano project's `.meltano/` (Meltano runs plugins with MELTANO_PROJECT_ROOT set)."""
+    root = Path(os.environ.get("MELTANO_PROJECT_ROOT") or Path.cwd())
+    folder = root / ".meltano"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'sync-links.db'}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LinkStore:
+    """All reads and writes of the store for one namespace. Safe to share between the executor's threads."""
+
+    def __init__(self, url: str | None, namespace: str) -> None:
+        self.url = url or default_url()
+        self.namespace = namespace
+        self.engine = _engine(self.url)
+        # SQLite allows one writer at a time: serialise writes here rather than meet "database is locked".
+        self._write_lock = threading.Lock()
+        self._upgrade()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # Schema: created on first use, upgraded in place, its version recorded.
+
+    def _upgrade(self) -> None:
+        with self._write_lock, self.engine.begin() as db:
+            metadata_obj.create_all(db)
+            version = db.execute(sa.select(schema_info.c.version)).scalar()
+            if version is None:
+                db.execute(schema_info.insert().values(id=1, version=SCHEMA_VERSION))
+            elif version > SCHEMA_VERSION:
+                msg = (
+                    f"the link store at {sa.make_url(self.url).render_as_string(hide_password=True)} has schema "
+                    f"version {version}, newer than this plugin's {SCHEMA_VERSION}: upgrade the plugins"
+                )
+                raise RuntimeError(msg)
+            # Later versions add their migrations here, each guarded by `version < N`.
+
+    @property
+    def version(self) -> int:
+        with self.engine.connect() as db:
+            return int(db.execute(sa.select(schema_info.c.version)).scalar_one())
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        with self._write_lock, self.engine.begin() as db:
+            yield db
+
+    # Links.
+
+    def find(self, entity: str, side: str, record_id: str) -> Link | None:
+        column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
+        query = sa.select(links).where(
+            links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
+        )
+        with self.engine.connect() as db:
+            row = db.execute(query).mappings().first()
+        return None if row is None else _link(row)
+
+    def links_of(self, entity: str) -> Iterator[Link]:
+        query = sa.select(links).where(links.c.namespace == self.namespace, links.c.entity == entity)
+        with self.engine.connect() as db:
+            for row in db.execute(query).mappings():
+                yield _link(row)
+
+    def pending(self, entity: str, side: str, record_id: str, origin: str) -> Link:
+        """Before a create: the row that makes a retry after a crash find, not repeat, the create."""
+        existing = self.find(entity, side, record_id)
+        if existing is not None and existing.idempotency_key:
+            return existing
+        key = hashlib.sha256(f"{self.namespace}|{entity}|{side}|{record_id}|{uuid.uuid4()}".encode()).hexdigest()
+        key = key[:48]
+        ids = {f"{side}_id": str(record_id)}
+        with self._writing() as db:
+            if existing is None:
+                db.execute(links.insert().values(
+                    namespace=self.namespace, entity=entity, origin=origin, state=LinkState.PENDING.value,
+                    idempotency_key=key, updated_at=_now(), **ids,
+                ))
+            else:
+                db.execute(self._where(entity, side, record_id, links.update()).values(
+                    idempotency_key=key, updated_at=_now()
+                ))
+        found = self.find(entity, side, record_id)
+        assert found is not None
+        return found
+
+    def save(
+        self,
+        entity: str,
+        *,
+        customcrm_id: str | None,
+        invoiced_id: str | None,
+        origin: str,
+        state: LinkState,
+        bases: Mapping[str, Mapping[str, Any] | None] | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Insert or update the link of this pair; bases not given are kept."""
+        values: dict[str, Any] = {
+            "customcrm_id": customcrm_id, "invoiced_id": invoiced_id, "state": state.value,
+            "note": note, "updated_at": _now(),
+        }
+        for side, base in (bases or {}).items():
+            values[f"base_{side}"] = _dump(base)
+        with self._writing() as db:
+            pks = self._pks(db, entity, customcrm_id, invoiced_id)
+            if pks:
+                # Two rows, one per side, from two half-links (e.g. both created in one run): keep the first.
+                db.execute(links.delete().where(links.c.pk.in_(pks[1:])))
+                db.execute(links.update().where(links.c.pk == pks[0]).values(**values))
+            else:
+                db.execute(links.insert().values(
+                    namespace=self.namespace, entity=entity, origin=origin, **values
+                ))
+
+    def _pks(self, db: Connection, entity: str, customcrm_id: str | None, invoiced_id: str | None) -> list[int]:
+        conditions = []
+        if customcrm_id is not None:
+            conditions.append(links.c.customcrm_id == customcrm_id)
+        if invoiced_id is not None:
+            conditions.append(links.c.invoiced_id == invoiced_id)
+        if not conditions:
+            return []
+        query = sa.select(links.c.pk).where(
+            links.c.namespace == self.namespace, links.c.entity == entity, sa.or_(*conditions)
+        ).order_by(links.c.pk)
+        return list(db.execute(query).scalars())
+
+    def forget(self, entity: str, side: str, record_id: str) -> None:
+        with self._writing() as db:
+            db.execute(self._where(entity, side, record_id, links.delete()))
+
+    def _where(self, entity: str, side: str, record_id: str, statement: Any) -> Any:
+        column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
+        return statement.where(
+            links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
+        )
+
+    # Records set aside: waiting, transient failures, quarantined, rejected.
+
+    def set_aside(self, stream: str, source_id: str, kind: RetryKind, reason: str, record: Mapping[str, Any]) -> None:
+        now = _now()
+        with self._writing() as db:
+            query = sa.select(retries.c.pk, retries.c.attempts).where(
+                retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
+            )
+            row = db.execute(query).first()
+            values = {"kind": kind.value, "reason": reason, "record": _dump(record), "last_seen": now}
+            if row is None:
+                db.execute(retries.insert().values(
+                    namespace=self.namespace, stream=stream, source_id=source_id, attempts=1, first_seen=now,
+                    **values,
+                ))
+            else:
+                db.execute(retries.update().where(retries.c.pk == row.pk).values(attempts=row.attempts + 1, **values))
+
+    def resolved(self, stream: str, source_id: str) -> None:
+        with self._writing() as db:
+            db.execute(retries.delete().where(
+                retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
+            ))
+
+    def set_aside_records(self, stream: str | None = None) -> list[Retry]:
+        query = sa.select(retries).where(retries.c.namespace == self.namespace).order_by(retries.c.pk)
+        if stream is not None:
+            query = query.where(retries.c.stream == stream)
+        with self.engine.connect() as db:
+            rows = db.execute(query).mappings().all()
+        return [
+            Retry(row["stream"], row["source_id"], RetryKind(row["kind"]), row["reason"], _load(row["record"]) or {},
+                  row["attempts"])
+            for row in rows
+        ]
+
+    # The audit trail.
+
+    def record_audit(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        rows = [
+            {
+                "namespace": self.namespace, "run_id": e["run_id"], "at": _now(), "stream": e["stream"],
+                "customcrm_id": e.get("customcrm_id"), "invoiced_id": e.get("invoiced_id"), "action": e["action"],
+                "detail": json.dumps({k: v for k, v in e.items() if k not in _AUDIT_COLUMNS}, default=str),
+            }
+            for e in entries
+        ]
+        with self._writing() as db:
+            db.execute(audit.insert(), rows)
+
+    def audit_entries(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(audit).where(audit.c.namespace == self.namespace).order_by(audit.c.pk)
+        if run_id is not None:
+            query = query.where(audit.c.run_id == run_id)
+        with self.engine.connect() as db:
+            rows = db.execute(query).mappings().all()
+        return [{**{c: row[c] for c in _AUDIT_COLUMNS}, **json.loads(row["detail"])} for row in rows]
+
+
+_AUDIT_COLUMNS = ("run_id", "stream", "customcrm_id", "invoiced_id", "action")
+
+
+def _engine(url: str) -> Engine:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _link(row: Mapping[str, Any]) -> Link:
+    return Link(
+        entity=row["entity"],
+        customcrm_id=row["customcrm_id"],
+        invoiced_id=row["invoiced_id"],
+        origin=row["origin"],
+        state=LinkState(row["state"]),
+        idempotency_key=row["idempotency_key"],
+        bases={side: _load(row[f"base_{side}"]) for side in SIDES},
+        note=row["note"],
+    )
+
+
+# Bases keep exact values: a Decimal stays a Decimal (as {"$decimal": "12.50"}), never a float.
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(_tag(value), sort_keys=True, ensure_ascii=False)
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _tag(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tag(v) for v in value]
+    return value
+
+
+def _load(text: str | None) -> Any:
+    if text is None:
+        return None
+    return json.loads(text, object_hook=lambda obj: Decimal(obj["$decimal"]) if set(obj) == {"$decimal"} else obj)

@@ -1,0 +1,185 @@
+"""The base of both sync targets: a singer-sdk Target whose sinks hand their batches to the executor.
+
+What it adds to the SDK's Target:
+- parents are written before their children whatever order the streams arrive in: a sink drains the sinks of
+  its parent streams before its own batch, and a record whose parent comes later waits and is retried at the
+  end of the input;
+- at the end of the input: this run's waiting records, then earlier runs' set-aside records, then the SDK's
+  final drain and STATE, then the summary;
+- STATE only after every record before it is written or set aside durably (the SDK emits it after a full drain,
+  and every batch here finishes its writes before it returns); none at all in a dry run;
+- a record from the wrong system stops the run before any write.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from singer_sdk import Target
+from singer_sdk.sinks import BatchSink
+
+from sync_core.client import RunStopped
+from sync_core.executor import SOURCE, DeleteBudget, Destination, Executor
+from sync_core.outcomes import Outcomes
+from sync_core.secrets import SecretSafeConfig
+from sync_core.store import LinkStore
+
+SYSTEM_NAMES = {"customcrm": "Customcrm", "invoiced": "Invoiced"}
+
+
+class MiswiredPipeline(SystemExit):
+    """Records from the wrong system: writing them would copy a system into itself."""
+
+
+class SyncSink(BatchSink):
+    """A thin adapter from one stream to the executor; the target says which Destination it is."""
+
+    MAX_SIZE_DEFAULT = 500  # records per batch: bounds memory, and a drain writes them with max_in_flight workers
+
+    def __init__(self, target: SyncTarget, *args: Any, **kwargs: Any) -> None:
+        super().__init__(target, *args, **kwargs)
+        self.sync_target = target  # the SDK's Sink keeps no reference to its target
+
+    def process_record(self, record: dict, context: dict) -> None:
+        self.sync_target.check_source(self.stream_name, record)
+        super().process_record(record, context)
+
+    def process_batch(self, context: dict) -> None:
+        records = context.get("records") or []
+        if not records:
+            return
+        target = self.sync_target
+        try:
+            target.drain_parents_of(self.stream_name)
+            destination = target.destination(self.stream_name)
+            assert destination is not None, self.stream_name
+            target.executor.run(destination, records)
+        except RunStopped as stopped:
+            target.logger.error("%s", stopped)
+            raise SystemExit(str(stopped)) from None
+
+
+
+class SyncTarget(SecretSafeConfig, Target):
+    """Subclasses name the source system, the stream order and build each stream's Destination."""
+
+    source_system: ClassVar[str]  # whose records this target takes, e.g. "customcrm"
+    pipeline_hint: ClassVar[str]  # the pipeline to run, for the mis-wired message
+    stream_order: ClassVar[tuple[str, ...]]  # parents before children
+    parents: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    default_sink_class = SyncSink
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_parallelism = 1  # the executor brings its own bounded concurrency
+        self.run_id = uuid.uuid4().hex[:12]
+
+    # Built on first use, so `--about` and `--help` touch neither the store nor the network.
+
+    @cached_property
+    def store(self) -> LinkStore:
+        return LinkStore(self.config.get("link_store_url"), self.config.get("namespace", "default"))
+
+    @cached_property
+    def outcomes(self) -> Outcomes:
+        return Outcomes(
+            run_id=self.run_id,
+            logger=self.logger,
+            rejects_path=_path(self.config.get("rejects_path")),
+            audit_path=None if self.dry_run else _path(self.config.get("audit_path")),
+        )
+
+    @cached_property
+    def executor(self) -> Executor:
+        self.check_access()
+        return Executor(
+            self.store,
+            self.outcomes,
+            DeleteBudget(int(self.config.get("max_deletes", 50)), self.logger),
+            max_in_flight=int(self.config.get("max_in_flight", 8)),
+            dry_run=self.dry_run,
+            logger=self.logger,
+        )
+
+    @property
+    def dry_run(self) -> bool:
+        return self.config.get("dry_run") is True
+
+    def destination(self, stream: str) -> Destination | None:
+        """The stream's destination, or None for a stream its own sink handles."""
+        raise NotImplementedError
+
+    def check_access(self) -> None:
+        """One cheap read before any write, so wrong credentials stop the run naming the setting to fix."""
+
+    # Wiring.
+
+    def check_source(self, stream: str, record: Mapping[str, Any]) -> None:
+        system = (record.get(SOURCE) or {}).get("system")
+        if system == self.source_system:
+            return
+        came_from = SYSTEM_NAMES.get(str(system), repr(system))
+        message = (
+            f"{self.name} writes records that came from {SYSTEM_NAMES[self.source_system]}, but stream {stream!r} "
+            f"carries records from {came_from}: the pipeline is wired the wrong way round, and nothing was written. "
+            f"Run: {self.pipeline_hint}"
+        )
+        self.logger.error(message)
+        raise MiswiredPipeline(message)
+
+    def drain_parents_of(self, stream: str) -> None:
+        for parent in self.parents.get(stream, ()):
+            sink = self._sinks_active.get(parent)
+            if sink is not None and sink.current_size:
+                self.drain_one(sink)
+
+    # The end of the input.
+
+    def process_endofpipe(self) -> None:
+        try:
+            for stream in self._ordered(self._sinks_active):
+                self.drain_one(self._sinks_active[stream])
+            if self._sinks_active:
+                destinations = [d for d in map(self.destination, self.stream_order) if d is not None]
+                for destination in destinations:
+                    self.executor.retry_waiting(destination)
+                for destination in destinations:
+                    self.executor.retry_earlier(destination)
+        except RunStopped as stopped:
+            self.logger.error("%s", stopped)
+            raise SystemExit(str(stopped)) from None
+        super().process_endofpipe()
+        self._report()
+
+    def _ordered(self, streams: Mapping[str, Any]) -> list[str]:
+        rank = {name: i for i, name in enumerate(self.stream_order)}
+        return sorted(streams, key=lambda name: rank.get(name, len(rank)))
+
+    def _write_state_message(self, state: dict) -> None:
+        if not self.dry_run:  # a dry run wrote nothing, so no bookmark may move
+            super()._write_state_message(state)
+
+    def _report(self) -> None:
+        if "outcomes" not in self.__dict__:
+            return
+        outcomes = self.outcomes
+        self.logger.info("Sync summary (run %s)%s:\n%s", self.run_id, " — dry run, nothing written" if self.dry_run
+                         else "", outcomes.table())
+        outcomes.write_summary(_path(self.config.get("summary_path")))
+        if outcomes.set_aside:
+            where = self.config.get("rejects_path") or "the link store's sync_retries table"
+            self.logger.warning("%d record(s) set aside as rejected or in conflict; see %s. Transient failures are "
+                                "retried next run, the others when their source record changes.",
+                                outcomes.set_aside, where)
+        if self.config.get("fail_on_rejects") and outcomes.set_aside:
+            sys.stdout.flush()
+            raise SystemExit(f"{outcomes.set_aside} record(s) were set aside, and fail_on_rejects is on")
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

@@ -1,0 +1,1 @@
+"""target-invoiced: Customcrm records, mapped, synced into Invoiced."""

@@ -1,0 +1,359 @@
+"""Invoiced as the destination of each flow: how to find, compare and write customers, items and invoices.
+
+What the core's executor asks of a destination (sync_core.executor.Destination), answered with Invoiced's rules:
+no If-Match (the live record is read just before a write), `metadata` replaced whole by a PATCH (so it is merged
+here and other tools' keys survive), items whose price, currency or tax flag change archived and created again,
+paid, closed or voided invoices never edited, invoice lines sent whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from customcrm_invoiced_mapper.engine import map_record
+from customcrm_invoiced_mapper.spec import Flow
+from sync_core.executor import SOURCE, MatchRule, Unprocessable
+from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
+from sync_core.store import LinkStore
+from sync_core.times import parse_instant
+from sync_core.values import casefolded, flatten, unflatten
+
+from target_invoiced.api import InvoicedApi
+
+CROSS_REFERENCE = MatchRule("metadata.customcrm_id")
+CASE_BLIND = FieldRule(same=casefolded)
+FLAG = FieldRule(same=bool)  # an absent flag is a false one
+
+
+class InvoicedDestination:
+    """What every Invoiced flow shares; subclasses declare their path, rules and the shape of their writes."""
+
+    side = "invoiced"
+    source_side = "customcrm"
+    stream: ClassVar[str]
+    entity: ClassVar[str]
+    path: ClassVar[str]
+    rules: ClassVar[Rules]
+    match_rules: ClassVar[tuple[MatchRule, ...]]
+    chooses_id: ClassVar[bool] = False  # Invoiced numbers customers and invoices itself; item ids are ours
+
+    def __init__(self, api: InvoicedApi, store: LinkStore, flow: Flow, zone: ZoneInfo) -> None:
+        self.api, self.store, self.flow, self.zone = api, store, flow, zone
+
+    # Reading.
+
+    def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
+        source = record[SOURCE]
+        return Incoming(
+            source_id=str(source["id"]),
+            values=flatten(record),
+            updated_at=_instant(source.get("updated_at")),
+            deleted=source.get("deleted_at") is not None,
+        )
+
+    def fetch(self, record_id: str) -> Live | None:
+        found = self.api.get(f"{self.path}/{record_id}")
+        return None if found is None else self.live(found)
+
+    def lookup(self, rule: MatchRule, value: Any) -> list[Live]:
+        name = rule.field
+        if name.startswith("metadata."):
+            params = {f"metadata[{name.removeprefix('metadata.')}]": value}
+        else:
+            params = {f"filter[{name}]": value}
+        return [self.live(found) for found in self.api.list(self.path, params)]
+
+    def list_all(self) -> Iterable[Live]:
+        return (self.live(found) for found in self.api.list(self.path))
+
+    def live(self, found: Mapping[str, Any]) -> Live:
+        return Live(id=str(found["id"]), values=self.project(found), updated_at=_instant(found.get("updated_at")),
+                    record=found)
+
+    def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
+        """The live record in the incoming records' shape: flat paths, metadata keys one by one."""
+        return flatten(found)
+
+    # Writing.
+
+    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        if plan.action is Action.CREATE:
+            return self.live(self.api.create(self.path, self.body(incoming.values, None), idempotency_key))
+        assert live is not None
+        if plan.action is Action.UPDATE:
+            return self.live(self.api.update(f"{self.path}/{live.id}", self.body(plan.updates, live)))
+        return self.remove(plan, incoming, live)
+
+    def remove(self, plan: Plan, incoming: Incoming, live: Live) -> Live | None:
+        msg = f"{self.stream} cannot {plan.action.value}"
+        raise Unprocessable(msg)
+
+    def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
+        """What to send: the fields to write, with `metadata` merged into the live map (a PATCH replaces it)."""
+        chosen = live is None and self.chooses_id
+        body = unflatten({name: value for name, value in values.items() if name != "id" or chosen})
+        if "metadata" in body:
+            merged = dict((live.record.get("metadata") or {}) if live is not None else {})
+            merged.update(body["metadata"])
+            body["metadata"] = {key: value for key, value in merged.items() if value not in (None, "")}
+        return body
+
+    def peer_base(self, base: Mapping[str, Any], live: Live) -> Mapping[str, Any] | None:
+        """The base in Customcrm's shape, mapped back with the mapping layer: the live record with every field
+        both sides agreed on set to the agreed value, so a field Invoiced changed alone still reads as changed
+        to target-customcrm."""
+        agreed = dict(live.record)
+        for path, value in unflatten(base).items():
+            if path == "metadata":
+                agreed["metadata"] = {**(agreed.get("metadata") or {}), **value}
+            else:
+                agreed[path] = value
+        agreed["deleted_at"] = None
+        mapped = map_record(self.flow, "to_customcrm", agreed, self.zone)
+        if "_reject" in mapped:
+            return None
+        return {name: value for name, value in _flat_paths(mapped).items() if not name.startswith("_")}
+
+
+class CustomersDestination(InvoicedDestination):
+    stream = "customers"
+    entity = "customer"
+    path = "/customers"
+    rules = Rules(
+        fields={"email": CASE_BLIND, "currency": CASE_BLIND, "country": CASE_BLIND},
+        on_delete=lambda live: (
+            (Action.NOOP, "already inactive") if live.record.get("active") is False
+            else (Action.DEACTIVATE, "deleted in Customcrm; Invoiced keeps customers that have invoices")
+        ),
+    )
+    # Customcrm's own cross-reference (external_ids.invoiced, mapped to id) first, then Invoiced's, then the
+    # business keys.
+    match_rules = (CROSS_REFERENCE, MatchRule("id"), MatchRule("metadata.org_number"),
+                   MatchRule("email", same=casefolded))
+
+    def lookup(self, rule: MatchRule, value: Any) -> list[Live]:
+        if rule.field == "id":
+            found = self.fetch(str(value)) if str(value).isdigit() else None
+            return [] if found is None else [found]
+        return super().lookup(rule, value)
+
+    def remove(self, plan: Plan, incoming: Incoming, live: Live) -> Live | None:
+        return self.live(self.api.update(f"{self.path}/{live.id}", {"active": False}))
+
+
+class ItemsDestination(InvoicedDestination):
+    stream = "items"
+    entity = "product"
+    path = "/items"
+    rules = Rules(
+        fields={"currency": CASE_BLIND, "archived": FLAG},
+        recreate_on=frozenset({"unit_cost", "currency", "taxable"}),
+        transitions={"archived": {True: Action.ARCHIVE, False: Action.RECREATE}},
+        on_delete=lambda live: (
+            (Action.NOOP, "already archived") if live.record.get("archived") else (Action.ARCHIVE, "deleted in Customcrm")
+        ),
+        skip_create=lambda incoming: "an inactive product is not created" if incoming.values.get("archived") else None,
+    )
+    match_rules = (CROSS_REFERENCE, MatchRule("id", same=casefolded))  # item ids ignore case in Invoiced
+    chooses_id = True
+
+    # Invoiced's item objects carry no archived flag: a live item is in the default list, an archived one only
+    # under archived=1 (and GET /items/{id} answers either). So items are read from the two lists.
+
+    def fetch(self, record_id: str) -> Live | None:
+        for archived in (False, True):
+            found = list(self.api.list(self.path, {"filter[id]": record_id, **({"archived": 1} if archived else {})}))
+            if found:
+                return self.live({**found[-1], "archived": archived})
+        return None
+
+    def lookup(self, rule: MatchRule, value: Any) -> list[Live]:
+        if rule.field == "id":
+            found = self.fetch(str(value))
+            return [] if found is None or found.record.get("archived") else [found]
+        return [self.live({**live.record, "archived": False}) for live in super().lookup(rule, value)]
+
+    def list_all(self) -> Iterable[Live]:
+        return (self.live({**found, "archived": False}) for found in self.api.list(self.path))
+
+    def remove(self, plan: Plan, incoming: Incoming, live: Live) -> Live | None:
+        path = f"{self.path}/{live.id}"
+        if plan.action is Action.ARCHIVE:
+            self.api.delete(path)
+            return self.live({**live.record, "archived": True})
+        # RECREATE: Invoiced keeps price, currency and tax flag fixed on an item, and allows its id again once
+        # the item is archived. An archived item stays archived: archiving it again finds nothing to do.
+        if not live.record.get("archived"):
+            self.api.delete(path)
+        values = {**incoming.values, "id": live.id, "archived": None}
+        digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in values.items())).encode()).hexdigest()
+        key = f"recreate-{digest[:40]}"  # the same values send the same key, so a lost answer is replayed
+        return self.live({**self.api.create(self.path, self.body(values, None), key), "archived": False})
+
+    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        after = super().carry_out(plan, incoming, live, idempotency_key)
+        if after is not None and "archived" not in after.record:
+            after = self.live({**after.record, "archived": False})
+        return after
+
+    def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
+        body = super().body(values, live)
+        body.pop("archived", None)  # archiving is a DELETE, never a field
+        return body
+
+
+LOCKED_STATUSES = ("paid", "voided")
+LINE_FIELDS = ("catalog_item", "name", "quantity", "unit_cost")
+
+
+class InvoicesDestination(InvoicedDestination):
+    stream = "invoices"
+    entity = "order"
+    path = "/invoices"
+    match_rules = (CROSS_REFERENCE, MatchRule("number", same=casefolded))
+
+    @staticmethod
+    def _locked(live: Live) -> str | None:
+        return InvoicesDestination._locked_record(live.record)
+
+    @staticmethod
+    def _locked_record(record: Mapping[str, Any]) -> str | None:
+        status = record.get("status")
+        if status in LOCKED_STATUSES or record.get("closed"):
+            state = status if status in LOCKED_STATUSES else "closed"
+            return (f"invoice {record.get('number')} is {state} in Invoiced, which refuses edits to paid, closed or "
+                    "voided invoices; change it in Invoiced (or issue a credit note) if the order really changed")
+        return None
+
+    @staticmethod
+    def _on_delete(live: Live) -> tuple[Action, str]:
+        record = live.record
+        if record.get("voided"):
+            return Action.NOOP, "already voided"
+        if record.get("status") == "paid":
+            return Action.CONFLICT, (f"order deleted in Customcrm, but invoice {record.get('number')} is paid: left "
+                                     "as it is; settle it in Invoiced (e.g. a credit note)")
+        if record.get("draft"):
+            return Action.DELETE, "order deleted in Customcrm; the invoice was a draft"
+        return Action.VOID, "order deleted in Customcrm; the invoice was issued, so it is voided"
+
+    rules = Rules(
+        fields={"currency": CASE_BLIND, "number": CASE_BLIND, "metadata.sales_rep_email": CASE_BLIND,
+                "voided": FLAG, "draft": FLAG},
+        transitions={"voided": {True: Action.VOID}},
+        locked=_locked,
+        on_delete=_on_delete,
+        skip_create=lambda incoming: "a cancelled order is not invoiced" if incoming.values.get("voided") else None,
+    )
+
+    def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
+        incoming = super().prepare(record, final=final)
+        if incoming.deleted:
+            return incoming
+        values = dict(incoming.values)
+        waiting: list[str] = []
+        customer = values.get("customer")
+        if isinstance(customer, Mapping):
+            values["customer"] = self._linked("customer", customer["customcrm_id"], waiting)
+        lines = []
+        for line in values.get("items") or []:
+            line = dict(line)
+            item = line.get("catalog_item")
+            if isinstance(item, Mapping):
+                line["catalog_item"] = self._linked("product", item["customcrm_id"], waiting)
+            lines.append(line)
+        if "items" in values:
+            values["items"] = lines
+        rep_id = values.get("metadata.sales_rep_id")
+        if rep_id:
+            rep = self.store.find("user", "customcrm", str(rep_id))
+            base = rep.base("invoiced") if rep is not None else None
+            if base is not None:
+                values.update(base)
+            elif not final:
+                # The input may carry the user later (tap-customcrm sends users last): wait for it, this run only.
+                waiting.append(f"sales rep {rep_id}")
+        return Incoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting))
+
+    def _linked(self, entity: str, customcrm_id: str, waiting: list[str]) -> Any:
+        link = self.store.find(entity, "customcrm", str(customcrm_id))
+        if link is None or link.invoiced_id is None or link.state.value == "pending":
+            waiting.append(f"{entity} {customcrm_id}")
+            return None
+        if link.state.value == "tombstoned":
+            msg = (f"{entity} {customcrm_id} is deleted (its Invoiced record {link.invoiced_id} is inactive or "
+                   "archived): restore it in Customcrm, or take it off the order")
+            raise Unprocessable(msg)
+        return int(link.invoiced_id) if entity == "customer" else link.invoiced_id
+
+    def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
+        values = flatten(found)
+        values["items"] = [_line(item) for item in found.get("items") or []]
+        return values
+
+    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        if plan.action is Action.VOID:
+            return self.live(self.api.action(f"{self.path}/{live.id}/void")) if live is not None else None
+        if plan.action is Action.DELETE and live is not None:
+            self.api.delete(f"{self.path}/{live.id}")
+            return Live(live.id, live.values, live.updated_at, {**live.record, "deleted": True})
+        return super().carry_out(plan, incoming, live, idempotency_key)
+
+    def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
+        body = super().body(values, live)
+        body.pop("voided", None)  # voiding is its own request
+        if "items" in body:
+            body["items"] = self._lines(body["items"] or [], live)
+        if live is not None and body.get("draft") is True:
+            body.pop("draft")  # an issued invoice cannot go back to draft
+        return body
+
+    @staticmethod
+    def _lines(lines: list[Mapping[str, Any]], live: Live | None) -> list[dict[str, Any]]:
+        """The whole list, as Invoiced replaces it; a line keeps its Invoiced id through its Customcrm line id."""
+        ids = {}
+        for existing in (live.record.get("items") or []) if live is not None else []:
+            line_id = (existing.get("metadata") or {}).get("customcrm_id")
+            if line_id:
+                ids[line_id] = existing["id"]
+        sent = []
+        for line in lines:
+            body = {name: line.get(name) for name in LINE_FIELDS if line.get(name) is not None}
+            body["metadata"] = dict(line.get("metadata") or {})
+            line_id = body["metadata"].get("customcrm_id")
+            if line_id in ids:
+                body["id"] = ids[line_id]
+            sent.append(body)
+        return sent
+
+
+def _line(item: Mapping[str, Any]) -> dict[str, Any]:
+    line = {name: item.get(name) for name in LINE_FIELDS}
+    line["metadata"] = {"customcrm_id": (item.get("metadata") or {}).get("customcrm_id")}
+    return line
+
+
+def _instant(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
+
+
+def _flat_paths(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Customcrm's nested objects (billing_address, external_ids) as dotted paths; lists stay whole."""
+    flat: dict[str, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, Mapping) and not name.startswith("_"):
+            flat.update(_flat_paths(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+DESTINATIONS: tuple[type[InvoicedDestination], ...] = (CustomersDestination, ItemsDestination, InvoicesDestination)

@@ -1,0 +1,87 @@
+"""Sales reps: a Customcrm user is no Invoiced object, but every invoice of the user's orders carries the user's
+id, name and e-mail in its metadata. The latest name and e-mail are kept in the link store (entity `user`); the
+invoices flow fills them in, and a change here updates every invoice found with `metadata[sales_rep_id]`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sync_core.client import RequestFailed
+from sync_core.executor import SOURCE
+from sync_core.outcomes import Outcomes
+from sync_core.store import LinkState, LinkStore, RetryKind
+from sync_core.values import canonical, flatten
+
+from target_invoiced.api import InvoicedApi
+from target_invoiced.destinations import InvoicesDestination
+
+STREAM = "sales_reps"
+REP_FIELDS = ("metadata.sales_rep_name", "metadata.sales_rep_email")
+
+
+class SalesReps:
+    def __init__(self, api: InvoicedApi, store: LinkStore, outcomes: Outcomes, *, dry_run: bool,
+                 logger: logging.Logger) -> None:
+        self.api, self.store, self.outcomes, self.dry_run, self.logger = api, store, outcomes, dry_run, logger
+
+    def run(self, records: Sequence[Mapping[str, Any]]) -> None:
+        for record in records:
+            self._one(record)
+        if not self.dry_run:
+            self.store.record_audit(self.outcomes.take_audit())
+
+    def _one(self, record: Mapping[str, Any]) -> None:
+        source = record[SOURCE]
+        user_id = str(source["id"])
+        if "_reject" in record:
+            reject = record["_reject"]
+            reason = f"{reject.get('field')}: {reject.get('reason')}; fix: {reject.get('fix')}"
+            self.outcomes.count(STREAM, "rejected")
+            if not self.dry_run:
+                self.store.set_aside(STREAM, user_id, RetryKind.REJECTED, reason, record)
+                self.outcomes.reject(STREAM, user_id, record, reason)
+            return
+        if source.get("deleted_at") is not None:
+            self.outcomes.count(STREAM, "unchanged")  # the rep stays on the invoices as history
+            return
+        rep = {name: flatten(record).get(name) for name in REP_FIELDS}
+        link = self.store.find("user", "customcrm", user_id)
+        known = link.base("invoiced") if link is not None else None
+        if known is not None and all(canonical(known.get(k)) == canonical(v) for k, v in rep.items()):
+            self.outcomes.count(STREAM, "unchanged")
+            return
+        written = self._update_invoices(user_id, rep)
+        if not self.dry_run:
+            self.store.save("user", customcrm_id=user_id, invoiced_id=None, origin="customcrm",
+                            state=LinkState.LINKED, bases={"invoiced": rep})
+        self.outcomes.count(STREAM, "created" if known is None else "updated")
+        if written:
+            self.logger.info("Sales rep %s: updated on %d invoice(s)", user_id, written)
+
+    def _update_invoices(self, user_id: str, rep: Mapping[str, Any]) -> int:
+        written = 0
+        for invoice in list(self.api.list("/invoices", {"metadata[sales_rep_id]": user_id})):
+            metadata = invoice.get("metadata") or {}
+            if all(canonical(metadata.get(k.removeprefix("metadata."))) == canonical(v) for k, v in rep.items()):
+                continue
+            changes = {k.removeprefix("metadata."): {"old": metadata.get(k.removeprefix("metadata.")), "new": v}
+                       for k, v in rep.items()}
+            entry = {"stream": STREAM, "action": "update", "customcrm_id": user_id,
+                     "invoiced_id": str(invoice["id"]), "fields": {f"metadata.{k}": v for k, v in changes.items()}}
+            if self.dry_run:
+                self.outcomes.show_plan(entry)
+                continue
+            if InvoicesDestination._locked_record(invoice) is not None:
+                continue  # a paid, closed or voided invoice keeps the rep it was issued with
+            merged = {**metadata, **{k.removeprefix("metadata."): v for k, v in rep.items() if v is not None}}
+            try:
+                self.api.update(f"/invoices/{invoice['id']}", {"metadata": merged})
+            except RequestFailed as failure:
+                self.logger.warning("Sales rep %s: invoice %s not updated: %s", user_id, invoice["id"], failure)
+                continue
+            self.outcomes.audit(entry)
+            written += 1
+        return written
