@@ -1,0 +1,93 @@
+"""Invoiced's HTTP rules, for tap-invoiced and target-invoiced alike: where the API is, which answers are
+tolerated, retried or fatal, and how its error body is worded back to the user.
+
+Messages keep the query (which page, which filter): the API key travels only in the Authorization header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from sync_core.http import policy
+from sync_core.http.policy import (
+    BROKEN_ANSWER_HINTS,
+    Action,
+    ErrorPolicy,
+    FailureHints,
+    HTTPRules,
+    Verdict,
+    path_and_query,
+)
+
+PRODUCTION_URL = "https://api.invoiced.com"
+SANDBOX_URL = "https://api.sandbox.invoiced.com"
+
+
+def base_url(config: Mapping[str, Any]) -> str:
+    """`api_url` if set, else the sandbox only for a JSON `true` (never the string "false"), else production."""
+    if config.get("api_url"):
+        return str(config["api_url"]).rstrip("/")
+    return SANDBOX_URL if config.get("sandbox") is True else PRODUCTION_URL
+
+
+POLICY = ErrorPolicy(
+    table={
+        400: Verdict(Action.FAIL, "Invoiced refused the request as invalid"),
+        401: Verdict(Action.FAIL, "the API key is wrong or missing: check api_key, and that sandbox keys go with "
+                     "sandbox=true (or api_url) and production keys without it"),
+        402: Verdict(Action.FAIL, "the Invoiced account is canceled or unpaid"),
+        403: Verdict(Action.FAIL, "this API key may not read this: use a key with full access"),
+        404: Verdict(Action.FAIL, "no such object or route: check api_url (the API root, no path)"),
+        405: Verdict(Action.FAIL, "the route does not allow this method: check api_url"),
+        408: Verdict(Action.RETRY, "the server timed out waiting for the request"),
+        429: Verdict(Action.RETRY, "more than 20 requests in flight for this key (Invoiced sends no Retry-After)"),
+    },
+    server_error=Verdict(Action.RETRY, "Invoiced had an internal error, usually transient"),
+    other_client_error=Verdict(Action.FAIL, "Invoiced refused the request; retrying cannot help"),
+)
+# A list below a parent that was deleted after we listed the parent: the parent's delete shows up in events.
+MISSING_PARENT = Verdict(Action.TOLERATE, "the parent object was deleted meanwhile")
+
+
+def classify(status: int, *, missing_ok: bool = False) -> Verdict | None:
+    """`POLICY`'s verdict; with `missing_ok` (a list below a parent) a 404 is the parent deleted meanwhile."""
+    return POLICY.classify(status, tolerated={404: MISSING_PARENT} if missing_ok else None)
+
+
+FAILURE_HINTS: FailureHints = (
+    (requests.exceptions.ConnectTimeout, "could not connect in time: check api_url (or sandbox) and that the "
+     "service is reachable"),
+    (requests.exceptions.Timeout, "no answer in time: Invoiced is slow or stuck; raise request_timeout"),
+    (requests.exceptions.ConnectionError, "could not reach Invoiced: check api_url (or sandbox) and that the "
+     "service is reachable"),
+    *BROKEN_ANSWER_HINTS,
+)
+
+
+def describe_error(response: requests.Response, verdict: Verdict) -> str:
+    """`GET /customers?page=1 -> 401 invalid_request: <Invoiced's message> -- <reason>`: never headers or the key."""
+    request = response.request
+    text = f"{request.method} {path_and_query(request.url or '')} -> {response.status_code}"
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        text += f" {body.get('type', 'error')}: {body['message']}"
+        if body.get("param"):
+            text += f" (param: {body['param']})"
+    else:
+        text += f" {response.reason}"
+    return f"{text} -- {verdict.reason}"
+
+
+def describe_failure(request: requests.PreparedRequest, failure: BaseException) -> str:
+    """`GET /customers?page=1: ConnectionError (Connection refused) -- <what to check>`, for a request without
+    answer."""
+    return policy.describe_failure(request, failure, FAILURE_HINTS)
+
+
+RULES = HTTPRules(POLICY, describe_error, describe_failure)
