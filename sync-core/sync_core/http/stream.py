@@ -1,0 +1,89 @@
+"""A system's HTTP rules applied to the SDK's RESTStream: the base of each tap's one base stream.
+
+It reads the settings every plugin declares alike (`request_timeout`, `max_retries`, `retry_wait_seconds`) and
+keeps the SDK's backoff as the only retry loop. The tap's own base stream adds the URL, auth and paging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.streams import RESTStream
+
+from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, retry_waits
+from sync_core.http.session import new_session
+
+if TYPE_CHECKING:
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context, RequestFunc
+
+_TToken = TypeVar("_TToken")
+
+
+class HTTPRulesStream(RESTStream[_TToken]):
+    """A RESTStream whose answers are judged by `rules` and whose failures are worded by them."""
+
+    rules: ClassVar[HTTPRules]
+
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        return new_session(self.url_base)
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]  # the SDK types it int; requests takes float
+        return float(self.config.get("request_timeout", 60))
+
+    # Errors: one table decides, one function words the message.
+
+    def tolerated(self) -> Mapping[int, Verdict] | None:
+        """Statuses expected for the request in flight (e.g. a 404 below a deleted parent); none by default."""
+        return None
+
+    def validate_response(self, response: requests.Response) -> None:
+        verdict = self.rules.policy.classify(response.status_code, tolerated=self.tolerated())
+        if verdict is None or verdict.action is Action.TOLERATE:
+            return
+        message = self.rules.describe_error(response, verdict)
+        if verdict.retriable:
+            raise RetriableAPIError(message, response)
+        raise FatalAPIError(message)
+
+    def response_error_message(self, response: requests.Response) -> str:
+        policy = self.rules.policy
+        return self.rules.describe_error(response, policy.classify(response.status_code) or policy.other_client_error)
+
+    # Retries: the SDK's one backoff layer, tuned by the settings.
+
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 5)) + 1
+
+    def backoff_wait_generator(self) -> Generator[float, BaseException | None, None]:  # type: ignore[override]
+        return retry_waits(float(self.config.get("retry_wait_seconds", 1.0)))
+
+    def backoff_jitter(self, value: float) -> float:
+        return value  # retry_waits already jitters
+
+    def backoff_handler(self, details: Details) -> None:
+        failure = details.get("exception")
+        if not isinstance(failure, RetriableAPIError):  # no answer at all: say which request and why
+            failure = self.rules.describe_failure(details["args"][0], failure) if failure else "the request failed"
+        self.logger.warning(
+            describe_retry(str(failure), details["tries"], self.backoff_max_tries() - 1, details["wait"])
+        )
+
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        retrying = super().request_decorator(func)
+
+        def request(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            # The SDK's backoff re-raises the last failure as requests raised it; for a request that never got
+            # an answer, that text is urllib3's. Give the user the request, the cause and the setting instead.
+            try:
+                return retrying(prepared_request, context)
+            except (requests.RequestException, ConnectionResetError) as failure:
+                raise FatalAPIError(self.rules.describe_failure(prepared_request, failure)) from failure
+
+        return request
