@@ -1,13 +1,13 @@
-"""The one base stream: everything HTTP about reading Customcrm (base URL, bearer auth, requests, retries, paging).
+"""The one base stream: everything HTTP about reading Customcrm (base URL, bearer auth, requests, paging).
 
-What it decides with lives beside it: the error policy in `errors.py`, the page format and cursor in
-`pagination.py`, the bookmark's emitted set in `bookmark.py`.
+Customcrm's error policy, its retries and its error messages are `sync_core.http.customcrm` (shared with
+target-customcrm), applied by `HTTPRulesStream`; the page format and cursor are in `pagination.py`, the
+bookmark's emitted set in `bookmark.py`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timezone
 from functools import cached_property
 from importlib import metadata
@@ -15,23 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from singer_sdk.authenticators import BearerTokenAuthenticator
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
+from sync_core.http import customcrm
+from sync_core.http.stream import HTTPRulesStream
 
 from tap_customcrm.bookmark import EmittedAtBookmark
-from tap_customcrm.errors import OTHER_CLIENT_ERROR, classify, describe_error, describe_failure, retry_waits
 from tap_customcrm.pagination import KeysetPaginator, read_page
 
 if TYPE_CHECKING:
-    from backoff.types import Details
-    from singer_sdk.helpers.types import Context, RequestFunc
-
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+    from singer_sdk.helpers.types import Context
 
 
-class CustomcrmStream(RESTStream[str | None]):
+class CustomcrmStream(HTTPRulesStream[str | None]):
     """One Customcrm collection, walked in (updated_at, id) order from the bookmark, deletes included."""
 
     primary_keys = ("id",)
@@ -42,20 +38,12 @@ class CustomcrmStream(RESTStream[str | None]):
     # Records are decoded JSON that the contract already types (no datetimes, no floats: decimals are strings),
     # so the SDK's per-value type conformance, most of a record's CPU cost, would change nothing.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # Which answers are retried and which fail, and how each failure is worded: shared with target-customcrm.
+    rules = customcrm.RULES
 
     @property
     def url_base(self) -> str:
         return self.config["api_url"].rstrip("/") + "/v1"
-
-    @cached_property
-    def requests_session(self) -> requests.Session:
-        # Every request goes to one host: read its proxy and CA settings from the environment once, here,
-        # rather than letting requests scan os.environ again on every request.
-        session = requests.Session()
-        session.trust_env = False
-        session.proxies.update(requests.utils.get_environ_proxies(self.url_base))
-        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        return session
 
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
@@ -68,56 +56,6 @@ class CustomcrmStream(RESTStream[str | None]):
     @cached_property
     def user_agent(self) -> str:
         return self.config.get("user_agent") or f"tap-customcrm/{metadata.version('tap-customcrm')}"
-
-    @property
-    def timeout(self) -> float:  # type: ignore[override]  # the SDK types it int; requests takes float
-        return float(self.config.get("request_timeout", 60))
-
-    # Retries: the SDK's one backoff layer, tuned by the settings.
-
-    def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 5)) + 1
-
-    def backoff_wait_generator(self) -> Generator[float, BaseException | None, None]:  # type: ignore[override]
-        return retry_waits(float(self.config.get("retry_wait_seconds", 1.0)))
-
-    def backoff_jitter(self, value: float) -> float:
-        return value  # retry_waits already jitters
-
-    def backoff_handler(self, details: Details) -> None:
-        failure = details.get("exception")
-        if not isinstance(failure, RetriableAPIError):  # no answer: name the request and what went wrong
-            failure = describe_failure(details["args"][0], failure)
-        self.logger.warning(
-            "%s; retry %d of %d in %.2f s", failure, details["tries"], self.backoff_max_tries() - 1, details["wait"]
-        )
-
-    def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        retrying = super().request_decorator(func)
-
-        def request(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-            # When the last try got no answer at all, requests' own text is urllib3's pool internals
-            # ("Max retries exceeded with url: ..."): say instead which request failed, why, and what to check.
-            try:
-                return retrying(prepared_request, context)
-            except (requests.RequestException, ConnectionResetError) as failure:
-                raise FatalAPIError(describe_failure(prepared_request, failure)) from failure
-
-        return request
-
-    # Errors: one table decides, one function words the message.
-
-    def validate_response(self, response: requests.Response) -> None:
-        verdict = classify(response.status_code)
-        if verdict is None:
-            return
-        message = describe_error(response, verdict)
-        if verdict.retriable:
-            raise RetriableAPIError(message, response)
-        raise FatalAPIError(message)
-
-    def response_error_message(self, response: requests.Response) -> str:
-        return describe_error(response, classify(response.status_code) or OTHER_CLIENT_ERROR)
 
     # Requests and pages.
 
@@ -148,7 +86,9 @@ class CustomcrmStream(RESTStream[str | None]):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         start = self.get_starting_timestamp(context)
         # The contract's own timestamp shape (UTC, microseconds, Z), whatever offset start_date was written with.
-        self._updated_since = None if start is None else start.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
+        self._updated_since = (
+            None if start is None else start.astimezone(timezone.utc).strftime(customcrm.WIRE_TIMESTAMP_FORMAT)
+        )
         self._emitted = EmittedAtBookmark(self.get_context_state(context))
         self._page_response, self._page = None, {}
         self._properties = frozenset(self.schema["properties"])

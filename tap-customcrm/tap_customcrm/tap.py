@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from sync_core.http.settings import REQUEST_TIMEOUT
+from sync_core.secrets import SecretSafeConfig
 
 from tap_customcrm import streams
 from tap_customcrm.output import RecordLineWriter
 
 
-class TapCustomcrm(Tap):
+class TapCustomcrm(SecretSafeConfig, Tap):
     """Reads Customcrm customers, products, orders and users incrementally, deletes included as tombstones."""
 
     name = "tap-customcrm"
@@ -47,13 +48,7 @@ class TapCustomcrm(Tap):
             title="Page size",
             description="Records per request (the contract's `limit`, 1..1000).",
         ),
-        th.Property(
-            "request_timeout",
-            th.NumberType(exclusive_minimum=0),
-            default=60,
-            title="Request timeout",
-            description="Seconds to wait for a response before the request counts as failed and is retried.",
-        ),
+        REQUEST_TIMEOUT,
         th.Property(
             "max_retries",
             th.IntegerType(minimum=0),
@@ -77,29 +72,6 @@ class TapCustomcrm(Tap):
             description="User-Agent header sent with every request (default: tap-customcrm/<version>).",
         ),
     ).to_dict()
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # The SDK quotes the offending value ("12345678 is not of type 'string' in config['api_token']"),
-        # which would print a mistyped token to the log. There is no public hook for this.
-        try:
-            errors = super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            raise ConfigValidationError(str(exc), errors=self._hide_secrets(exc.errors), schema=exc.schema) from None
-        return self._hide_secrets(errors)
-
-    def _hide_secrets(self, errors: list[str]) -> list[str]:
-        secret_names = [name for name, spec in self.config_jsonschema["properties"].items() if spec.get("secret")]
-        return [
-            next(
-                (
-                    f"config[{name!r}] must be a non-empty string; the value is secret, so it is not shown"
-                    for name in secret_names
-                    if error.endswith(f" in config[{name!r}]")
-                ),
-                error,
-            )
-            for error in errors
-        ]
 
     def discover_streams(self) -> list[Stream]:
         return [stream_class(tap=self) for stream_class in streams.STREAMS]

@@ -51,9 +51,9 @@ def test_an_api_url_that_is_not_a_customcrm_service_fails_at_once_saying_so(web_
 def test_a_service_slower_than_request_timeout_fails_saying_which_setting_to_raise(
     start_sandbox: Callable[..., Any],
 ) -> None:
-    slow = start_sandbox("customcrm", "--token", TOKEN, "--fault-latency-ms", "1000")
+    slow = start_sandbox("customcrm", "--token", TOKEN, "--fault-latency-ms", "2500")
     with slow as sb, pytest.raises(FatalAPIError) as failure:
-        sync(tap_config(sb.url, request_timeout=0.1, max_retries=1))
+        sync(tap_config(sb.url, request_timeout=1, max_retries=1))  # 1 s: the least request_timeout allows
     assert str(failure.value) == (
         "GET /v1/customers: ReadTimeout (timed out) -- no answer in time: the service is slow or stuck; "
         "raise request_timeout"
