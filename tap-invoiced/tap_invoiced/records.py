@@ -3,24 +3,19 @@
 Invoiced sends timestamps as integer Unix seconds and money as JSON numbers (decoded as `Decimal`, so nothing
 is rounded on the way). Records carry the schema's top-level fields (missing ones as None); top-level fields
 Invoiced sends that the schema does not list are dropped, while nested objects keep every key. Timestamps change
-form to RFC 3339.
+form to RFC 3339 (`sync_core.times.rfc3339`: `2024-04-02T06:00:00+00:00`, whole seconds as Invoiced keeps them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
+
+from sync_core.times import rfc3339
 
 DELETED_AT = "deleted_at"
 EXPANDED_IN_EVENTS = ("customer",)
-
-
-@lru_cache(maxsize=8192)  # many records share a second; formatting is the expensive part
-def rfc3339(seconds: int) -> str:
-    """`1712037600` -> `2024-04-02T06:00:00+00:00` (UTC, whole seconds, as Invoiced keeps them)."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
 
 
 def unix_seconds(moment: datetime) -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from sync_core.http.settings import REQUEST_TIMEOUT
+from sync_core.secrets import SecretSafeConfig
 
 from tap_invoiced import streams
 
 
-class TapInvoiced(Tap):
+class TapInvoiced(SecretSafeConfig, Tap):
     """Invoiced customers, contacts, invoices and items, incremental, with deletes as tombstones."""
 
     # One line: the SDK's `--about --format=markdown` template cannot indent a multi-line docstring.
@@ -64,13 +65,7 @@ class TapInvoiced(Tap):
             "sent. At least 1, because Invoiced times are whole seconds and `updated_after` is strict; the "
             "default 2 also covers a change stamped just before a second ends but saved just after it.",
         ),
-        th.Property(
-            "request_timeout",
-            th.NumberType(minimum=1),
-            default=60,
-            title="Request timeout (seconds)",
-            description="How long to wait for one HTTP response before retrying it.",
-        ),
+        REQUEST_TIMEOUT,
         th.Property(
             "max_retries",
             th.IntegerType(minimum=0),
@@ -93,27 +88,6 @@ class TapInvoiced(Tap):
             description="User-Agent header to send (default: tap-invoiced/<version>).",
         ),
     ).to_dict()
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # The SDK quotes the offending value in each message ("123 is not of type 'string' in
-        # config['api_key']"), which would print a mistyped key to the log. There is no public hook for this.
-        try:
-            errors = super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            raise ConfigValidationError(str(exc), errors=self._without_secrets(exc.errors), schema=exc.schema) from None
-        return self._without_secrets(errors)
-
-    def _without_secrets(self, errors: list[str]) -> list[str]:
-        secrets = {name: spec for name, spec in self.config_jsonschema["properties"].items() if spec.get("secret")}
-        hidden = []
-        for error in errors:
-            secret = next((name for name in secrets if error.endswith(f" in config[{name!r}]")), None)
-            if secret is None:
-                hidden.append(error)
-                continue
-            kind = " or ".join(t for t in secrets[secret].get("type", []) if t != "null")
-            hidden.append(f"config[{secret!r}] must be a non-empty {kind}; the value is secret, so it is not shown")
-        return hidden
 
     def discover_streams(self) -> list[Stream]:
         return [

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_invoiced.client import PRODUCTION_URL, SANDBOX_URL, base_url
+from sync_core.http.invoiced import PRODUCTION_URL, SANDBOX_URL, base_url
 
 from tests.tap_invoiced.conftest import KEY, STREAMS, InvoicedApi, tap_config
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from tap_invoiced.client import MAX_RETRY_WAIT_SECONDS, Action, classify, retry_waits
+from sync_core.http.invoiced import classify
+from sync_core.http.policy import MAX_RETRY_WAIT_SECONDS, Action, retry_waits
 
 
 @pytest.mark.parametrize(

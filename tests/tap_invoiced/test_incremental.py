@@ -9,7 +9,7 @@ import copy
 from typing import Any
 
 import pytest
-from tap_invoiced.records import rfc3339
+from sync_core.times import rfc3339
 
 from tests.tap_invoiced.conftest import STREAMS, InvoicedApi, SyncResult, next_second, sync, tap_config
 
