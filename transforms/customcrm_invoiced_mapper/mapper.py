@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,16 @@ DIRECTION_SETTINGS: dict[str, Direction] = {
     "customcrm_to_invoiced": "to_invoiced",
     "invoiced_to_customcrm": "to_customcrm",
 }
+# How a stream gives its system away: every Invoiced object names its type in `object`, every Customcrm record
+# carries its optimistic-concurrency `version`. A property of the other system's kind means a mis-wired pipeline.
+OTHER_SYSTEM = {
+    "to_invoiced": ("object", "Invoiced", "meltano run tap-customcrm customcrm-to-invoiced target-invoiced"),
+    "to_customcrm": ("version", "Customcrm", "meltano run tap-invoiced invoiced-to-customcrm target-customcrm"),
+}
+
+
+class MiswiredPipeline(SystemExit):
+    """Input from the system this direction writes to: mapping it would copy that system into itself."""
 
 
 class CustomcrmInvoicedMapper(InlineMapper):
@@ -67,6 +77,7 @@ class CustomcrmInvoicedMapper(InlineMapper):
         flow = self._route(message_dict["stream"])
         if flow is None:
             return
+        self._refuse_other_system(message_dict["stream"], (message_dict.get("schema") or {}).get("properties") or {})
         self._warn_about_missing_fields(flow, message_dict.get("schema") or {})
         yield singer.SchemaMessage(
             stream=flow.target_stream(self.direction),
@@ -80,6 +91,7 @@ class CustomcrmInvoicedMapper(InlineMapper):
         if flow is None:
             return
         record = message_dict["record"]
+        self._refuse_other_system(stream, record)
         if not flow.in_scope(self.direction, record):
             self.tally[f"{stream} out of scope"] += 1
             return
@@ -123,6 +135,18 @@ class CustomcrmInvoicedMapper(InlineMapper):
                 stream, self.config["direction"], ", ".join(sorted(self.routes)),
             )
         return flow
+
+    def _refuse_other_system(self, stream: str, fields: Mapping[str, Any]) -> None:
+        tell, system, pipeline = OTHER_SYSTEM[self.direction]
+        if tell not in fields:
+            return
+        message = (
+            f"Stream {stream!r} comes from {system} (its records have {tell!r}), but direction "
+            f"{self.config['direction']} maps records from the other system: the pipeline is wired the wrong way "
+            f"round, and nothing was passed on. Run: {pipeline}"
+        )
+        self.logger.error(message)
+        raise MiswiredPipeline(message)
 
     def _warn_about_missing_fields(self, flow: Flow, schema: dict[str, Any]) -> None:
         """A tap schema without a mapped field means the two sides drifted apart: say so once, up front."""
