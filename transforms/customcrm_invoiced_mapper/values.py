@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from sync_core import times
+
 from customcrm_invoiced_mapper.codes import COUNTRIES, CURRENCIES
 
 # Noon is at least eleven hours from either midnight, so the timestamp reads as the same calendar date for any viewer
@@ -94,10 +96,11 @@ def parse_instant(value: int | str) -> datetime:
 
 
 def rfc3339(value: int | str) -> str:
-    """A timestamp in either form as an RFC 3339 UTC string, the one form `_source.updated_at` carries."""
+    """A timestamp in either form as RFC 3339 UTC text, in the one form the plugins write (`sync_core.times`)."""
+    moment = parse_instant(value)
     try:
-        return parse_instant(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    except OverflowError as exc:
+        return times.rfc3339(moment)
+    except ValueError as exc:  # in UTC, an instant at either end of the calendar can leave it
         raise Unmappable(f"{value!r} is outside the years 1 to 9999") from exc
 
 
