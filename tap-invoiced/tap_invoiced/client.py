@@ -1,4 +1,4 @@
-"""Everything HTTP about reading Invoiced, in one place: base URL, Basic auth, requests and decoding the answers.
+"""The one base stream: what is HTTP about reading Invoiced (base URL, Basic auth, requests, decoding answers).
 
 Invoiced's error policy, its retries and its error messages are `sync_core.http.invoiced` (shared with
 target-invoiced), applied by `HTTPRulesStream`. Which page to ask for next is decided in `pagination.py`; this

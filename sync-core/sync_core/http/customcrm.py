@@ -60,7 +60,7 @@ def describe_error(response: requests.Response, verdict: Verdict) -> str:
 
 
 def describe_failure(request: requests.PreparedRequest, failure: BaseException) -> str:
-    """`GET /v1/orders: ConnectionError (Connection refused) -- <what to check>`, for a request without answer."""
+    """`GET /v1/orders: ConnectionError (Connection refused) -- <what to check>`: no answer at all."""
     return policy.describe_failure(request, failure, FAILURE_HINTS, show_query=False)
 
 
