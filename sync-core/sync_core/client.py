@@ -143,7 +143,9 @@ class ApiClient:
             message = f"{self.rules.describe_failure(request, failure)} (gave up after {self.max_retries} retries)"
             raise RequestFailed(message, status=None, answer=None, transient=True) from None
 
-    def _send_once(self, request: requests.PreparedRequest, tolerated: Mapping[int, Verdict] | None) -> requests.Response:
+    def _send_once(
+        self, request: requests.PreparedRequest, tolerated: Mapping[int, Verdict] | None
+    ) -> requests.Response:
         with self.in_flight:
             with self._count_lock:
                 self.requests_sent += 1

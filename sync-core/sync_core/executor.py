@@ -8,6 +8,7 @@ write, so a crash never loses a link it could not rebuild.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -138,6 +139,13 @@ class Executor:
         latest = _latest_per_source(records)
         for record in latest:
             self.seen.add((destination.stream, _source_id(record)))
+        refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(destination.stream)
+                   if r.kind is RetryKind.REJECTED}
+        unchanged_rejects = [r for r in latest if refused.get(_source_id(r)) == _plain(r)]
+        if unchanged_rejects:
+            # Refused before, exactly as it is now: only a new version of the source record can fix it.
+            self.outcomes.count(destination.stream, "rejected", len(unchanged_rejects))
+            latest = [r for r in latest if refused.get(_source_id(r)) != _plain(r)]
         if self._worth_an_index(destination, latest):
             self._index(destination)
         if self.max_in_flight <= 1 or len(latest) <= 1:
@@ -205,7 +213,7 @@ class Executor:
             raise
 
     def _sync(self, destination: Destination, record: Mapping[str, Any], *, final: bool) -> None:
-        stream, source_id = destination.stream, _source_id(record)
+        _stream, source_id = destination.stream, _source_id(record)
         if REJECT in record:
             reject = record[REJECT]
             reason = f"{reject.get('field')}: {reject.get('reason')}; fix: {reject.get('fix')}"
@@ -241,7 +249,7 @@ class Executor:
                 return
             live = found[0] if found else None
         decided = plan(incoming, live, base, destination.rules)
-        self._carry_out(destination, record, incoming, live, link, decided)
+        self._carry_out(destination, record=record, incoming=incoming, live=live, link=link, decided=decided)
 
     def _candidates(self, destination: Destination, incoming: Incoming) -> list[Live]:
         index = self._indexes.get(destination.stream)
@@ -250,7 +258,10 @@ class Executor:
             key = rule.same(incoming.values.get(rule.field))
             if key is None:
                 continue
-            hits = index.get(position, key) if index is not None else destination.lookup(rule, incoming.values[rule.field])
+            if index is not None:
+                hits = index.get(position, key)
+            else:
+                hits = destination.lookup(rule, incoming.values[rule.field])
             hits = [live for live in hits if self._free_for(destination, live, incoming.source_id, cross_ref)]
             if hits:
                 return hits
@@ -266,6 +277,7 @@ class Executor:
     def _carry_out(
         self,
         destination: Destination,
+        *,
         record: Mapping[str, Any],
         incoming: Incoming,
         live: Live | None,
@@ -311,7 +323,8 @@ class Executor:
         self.store.save(
             destination.entity,
             customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"], origin=destination.source_side,
-            state=state, bases={destination.side: dict(base), destination.source_side: destination.peer_base(base, live)},
+            state=state,
+            bases={destination.side: dict(base), destination.source_side: destination.peer_base(base, live)},
         )
 
     def _vanished(self, destination: Destination, link: Link, source_id: str) -> None:
@@ -390,8 +403,16 @@ class Executor:
 
 
 def _agrees(values: Mapping[str, Any], base: Mapping[str, Any], rules: Rules) -> bool:
-    return all(name in rules.identity or (name in base and rules.rule(name).same(value) == rules.rule(name).same(base[name]))
-               for name, value in values.items())
+    def agrees(name: str, value: Any) -> bool:
+        same = rules.rule(name).same
+        return name in rules.identity or (name in base and same(value) == same(base[name]))
+
+    return all(agrees(name, value) for name, value in values.items())
+
+
+def _plain(record: Mapping[str, Any]) -> Any:
+    """The record as the link store gives it back (JSON, exact Decimals), for comparing with a stored one."""
+    return json.loads(json.dumps(jsonable(record), sort_keys=True))
 
 
 def _source_id(record: Mapping[str, Any]) -> str:

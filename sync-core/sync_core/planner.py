@@ -134,7 +134,9 @@ class Plan:
         return {change.field: change.new for change in self.changes}
 
 
-def plan(incoming: Incoming, live: Live | None, base: Mapping[str, Any] | None, rules: Rules) -> Plan:
+def plan(  # noqa: PLR0911 -- one return per kind of plan: the function reads as the decision table it is
+    incoming: Incoming, live: Live | None, base: Mapping[str, Any] | None, rules: Rules
+) -> Plan:
     if incoming.waiting_on:
         return Plan(Action.WAIT, reason="waiting for " + ", ".join(incoming.waiting_on) + " to be linked")
     if live is None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 import requests
-
 from sync_core.client import ApiClient
 from sync_core.http.invoiced import MISSING_PARENT
 

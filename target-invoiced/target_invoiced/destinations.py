@@ -153,7 +153,8 @@ class ItemsDestination(InvoicedDestination):
         recreate_on=frozenset({"unit_cost", "currency", "taxable"}),
         transitions={"archived": {True: Action.ARCHIVE, False: Action.RECREATE}},
         on_delete=lambda live: (
-            (Action.NOOP, "already archived") if live.record.get("archived") else (Action.ARCHIVE, "deleted in Customcrm")
+            (Action.NOOP, "already archived") if live.record.get("archived")
+            else (Action.ARCHIVE, "deleted in Customcrm")
         ),
         skip_create=lambda incoming: "an inactive product is not created" if incoming.values.get("archived") else None,
     )
@@ -259,8 +260,8 @@ class InvoicesDestination(InvoicedDestination):
         if isinstance(customer, Mapping):
             values["customer"] = self._linked("customer", customer["customcrm_id"], waiting)
         lines = []
-        for line in values.get("items") or []:
-            line = dict(line)
+        for given in values.get("items") or []:
+            line = dict(given)
             item = line.get("catalog_item")
             if isinstance(item, Mapping):
                 line["catalog_item"] = self._linked("product", item["customcrm_id"], waiting)

@@ -27,7 +27,7 @@ FLOW_OF_STREAM = {"customers": "customer", "items": "product", "invoices": "orde
 
 
 class TargetInvoiced(SyncTarget):
-    """Customcrm customers, products, orders and users into Invoiced: linked, merged field by field, never duplicated."""
+    """Customcrm customers, products, orders and users into Invoiced: linked, merged, never duplicated."""
 
     name = "target-invoiced"
     source_system = "customcrm"
