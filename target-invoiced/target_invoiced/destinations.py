@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from customcrm_invoiced_mapper.engine import map_record
 from customcrm_invoiced_mapper.spec import Flow
+from sync_core.client import RequestFailed
 from sync_core.executor import SOURCE, MatchRule, Unprocessable
 from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
 from sync_core.store import LinkStore
@@ -297,11 +298,22 @@ class InvoicesDestination(InvoicedDestination):
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
         if plan.action is Action.VOID:
-            return self.live(self.api.action(f"{self.path}/{live.id}/void")) if live is not None else None
+            assert live is not None
+            return self._void(live)
         if plan.action is Action.DELETE and live is not None:
             self.api.delete(f"{self.path}/{live.id}")
             return Live(live.id, live.values, live.updated_at, {**live.record, "deleted": True})
         return super().carry_out(plan, incoming, live, idempotency_key)
+
+    def _void(self, live: Live) -> Live:
+        try:
+            return self.live(self.api.action(f"{self.path}/{live.id}/void"))
+        except RequestFailed:
+            # A retried void whose first answer was lost is refused as "already voided": that is success.
+            now = self.fetch(live.id)
+            if now is not None and now.record.get("voided"):
+                return now
+            raise
 
     def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
         body = super().body(values, live)
