@@ -145,3 +145,36 @@ def test_numeric_settings_from_the_environment_reach_the_taps(project: Project) 
     for tap in ("tap-customcrm", "tap-invoiced"):
         config = json.loads(project.meltano("config", "print", tap, env=env).stdout)
         assert (config["request_timeout"], config["retry_wait_seconds"]) == (30, 2)
+
+
+def test_customcrm_to_invoiced_into_target_invoiced_and_a_miswired_pipeline_writes_nothing(project: Project) -> None:
+    env = {
+        "TARGET_INVOICED_API_URL": project.invoiced_url,
+        "TARGET_INVOICED_API_KEY": INVOICED_KEY,
+        "TARGET_INVOICED_LINK_STORE_URL": f"sqlite:///{project.root / 'links.db'}",
+        "TARGET_INVOICED_SUMMARY_PATH": str(project.root / "summary.json"),
+    }
+    before = len(project.invoiced("GET", "/invoices", params={"per_page": 100}))
+
+    wrong = subprocess.run(
+        [MELTANO, "run", "tap-invoiced", "customcrm-to-invoiced", "target-invoiced"],
+        cwd=REPO_ROOT, env={**project.env, **env}, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert wrong.returncode != 0
+    assert "meltano run tap-customcrm customcrm-to-invoiced target-invoiced" in wrong.stdout + wrong.stderr
+    assert len(project.invoiced("GET", "/invoices", params={"per_page": 100})) == before
+
+    project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-invoiced", env=env)
+    orders = project.crm("GET", "/v1/orders", params={"limit": 1000})["data"]
+    synced = project.invoiced("GET", "/invoices", params={"per_page": 100, "filter[draft]": "0"}) + \
+        project.invoiced("GET", "/invoices", params={"per_page": 100, "filter[draft]": "1"})
+    linked = {(i.get("metadata") or {}).get("customcrm_id") for i in synced} - {None}
+    assert linked
+    assert linked <= {o["id"] for o in orders}
+    summary = json.loads((project.root / "summary.json").read_text())
+    assert summary["total"]["created"] > 0
+
+    again = project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-invoiced", env=env)
+    assert "Invoiced requests" in again.stderr
+    summary = json.loads((project.root / "summary.json").read_text())
+    assert summary["total"]["created"] == summary["total"]["updated"] == 0
