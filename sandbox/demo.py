@@ -1,14 +1,16 @@
 """`make demo`: the sync's story on two local sandboxes.
 
 1. Start both sandboxes on loopback, seeded with the same realistic data every time, and show them answering.
-2. Run both Meltano pipelines (tap -> mapping -> loader) against them. Until target-invoiced and
-   target-customcrm land, the loader is target-jsonl: what each target would receive is written to
-   .demo/output/<pipeline>/<stream>.jsonl.
-3. Edit one record on each side and run again: Meltano's state makes only the edited records flow.
+2. Run both Meltano pipelines (tap -> mapping -> loader) against them. Customcrm -> Invoiced writes into the
+   Invoiced sandbox with target-invoiced and prints its summary. Until target-customcrm lands, the way back
+   ends in target-jsonl: what that target would receive is written to .demo/output/<pipeline>/<stream>.jsonl.
+3. Edit one record on each side and run again: Meltano's state makes only the edited records flow, and
+   target-invoiced writes just the changed field.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -60,7 +62,7 @@ def show_customcrm(url: str) -> None:
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 PIPELINES = {
-    "customcrm-to-invoiced": ("tap-customcrm", "customcrm-to-invoiced", "target-jsonl"),
+    "customcrm-to-invoiced": ("tap-customcrm", "customcrm-to-invoiced", "target-invoiced"),
     "invoiced-to-customcrm": ("tap-invoiced", "invoiced-to-customcrm", "target-jsonl"),
 }
 
@@ -78,6 +80,10 @@ def run_pipeline(env: dict[str, str], name: str, *, full_refresh: bool) -> dict[
     # The demo keeps its own state ids, so it never touches the state of a real `meltano run`.
     flags = ["--state-id-suffix", "demo", *(["--full-refresh"] if full_refresh else [])]
     meltano({**env, "TARGET_JSONL_DESTINATION_PATH": str(output)}, "run", *flags, *PIPELINES[name])
+    if PIPELINES[name][-1] == "target-invoiced":
+        summary = json.loads((DEMO_DIR / "summary.json").read_text())
+        return {f"{stream} {outcome}": count for stream, row in summary["streams"].items()
+                for outcome, count in row.items() if count}
     after = {f.stem: _count_lines(f) for f in output.glob("*.jsonl")}
     return {stream: count - before.get(stream, 0) for stream, count in sorted(after.items())}
 
@@ -98,6 +104,12 @@ def show_pipelines(customcrm_url: str, invoiced_url: str) -> None:
         "TAP_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
         "TAP_INVOICED_API_URL": invoiced_url,
         "TAP_INVOICED_API_KEY": INVOICED_KEY,
+        "TARGET_INVOICED_API_URL": invoiced_url,
+        "TARGET_INVOICED_API_KEY": INVOICED_KEY,
+        "TARGET_INVOICED_LINK_STORE_URL": f"sqlite:///{DEMO_DIR / 'links.db'}",
+        "TARGET_INVOICED_SUMMARY_PATH": str(DEMO_DIR / "summary.json"),
+        "TARGET_INVOICED_REJECTS_PATH": str(DEMO_DIR / "rejects.jsonl"),
+        "TARGET_INVOICED_AUDIT_PATH": str(DEMO_DIR / "audit.jsonl"),
     }
     print("\nInstalling the Meltano plugins (first time only takes a while) …")
     meltano(env, "install")
@@ -107,7 +119,11 @@ def show_pipelines(customcrm_url: str, invoiced_url: str) -> None:
 
     crm = requests.Session()
     crm.headers["Authorization"] = f"Bearer {CUSTOMCRM_TOKEN}"
-    order = crm.get(f"{customcrm_url}/v1/orders", params={"limit": 1}, timeout=10).json()["data"][0]
+    # An order that reached Invoiced (orders of inactive customers are refused there, and cancelled ones skipped).
+    orders = crm.get(f"{customcrm_url}/v1/orders", params={"limit": 100}, timeout=10).json()["data"]
+    order = next(o for o in orders if requests.get(
+        f"{invoiced_url}/invoices", params={"metadata[customcrm_id]": o["id"]}, auth=(INVOICED_KEY, ""), timeout=10
+    ).json())
     crm.patch(f"{customcrm_url}/v1/orders/{order['id']}", json={"purchase_order": "PO-DEMO-2"}, timeout=10)
     customer = requests.get(f"{invoiced_url}/customers", auth=(INVOICED_KEY, ""), timeout=10).json()[0]
     requests.patch(
@@ -120,7 +136,9 @@ def show_pipelines(customcrm_url: str, invoiced_url: str) -> None:
     )
     for name, plugins in PIPELINES.items():
         print(f"  meltano run {' '.join(plugins)}: {_counts(run_pipeline(env, name, full_refresh=False))}")
-    print(f"\nWhat each target would receive is in {DEMO_DIR / 'output'}/<pipeline>/<stream>.jsonl")
+    print(f"\ntarget-invoiced's audit trail (every field it wrote) is in {DEMO_DIR / 'audit.jsonl'}, its rejects in "
+          f"{DEMO_DIR / 'rejects.jsonl'}; what target-customcrm would receive is in "
+          f"{DEMO_DIR / 'output'}/invoiced-to-customcrm/<stream>.jsonl")
 
 
 def main() -> int:
