@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from sync_core.http.settings import REQUEST_TIMEOUT
+from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS
 
 MAX_IN_FLIGHT_CEILING = 20  # Invoiced allows 20 requests in flight per API key
 
@@ -81,19 +81,6 @@ OPERATOR_SETTINGS = th.PropertiesList(
         "codes). By default a run with rejects exits 0 and logs them as a warning.",
     ),
     REQUEST_TIMEOUT,
-    th.Property(
-        "max_retries",
-        th.IntegerType(minimum=0),
-        default=5,
-        title="Max retries",
-        description="Retries of one request after a 429, a 5xx, a timeout or a dropped connection, with "
-        "exponential backoff and jitter. A record that outlives them is set aside and retried next run.",
-    ),
-    th.Property(
-        "retry_wait_seconds",
-        th.NumberType(minimum=0),
-        default=1.0,
-        title="First retry wait (seconds)",
-        description="Upper bound of the first backoff wait; it doubles with each retry, up to 60 s.",
-    ),
+    MAX_RETRIES,
+    RETRY_WAIT_SECONDS,
 )

@@ -1,5 +1,5 @@
-"""Invoiced's HTTP rules, for tap-invoiced and target-invoiced alike: where the API is, which answers are
-tolerated, retried or fatal, and how its error body is worded back to the user.
+"""Invoiced's HTTP rules, for tap-invoiced and target-invoiced alike: where the API is (and the settings that say
+so), which answers are tolerated, retried or fatal, and how its error body is worded back to the user.
 
 Messages keep the query (which page, which filter): the API key travels only in the Authorization header.
 """
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import requests
+from singer_sdk import typing as th
 
 from sync_core.http import policy
 from sync_core.http.policy import (
@@ -31,6 +32,34 @@ def base_url(config: Mapping[str, Any]) -> str:
     if config.get("api_url"):
         return str(config["api_url"]).rstrip("/")
     return SANDBOX_URL if config.get("sandbox") is True else PRODUCTION_URL
+
+
+# The connection settings `base_url` and the Basic auth read, declared once for tap-invoiced and target-invoiced.
+CONNECTION_SETTINGS = (
+    th.Property(
+        "api_key",
+        th.StringType(min_length=1),
+        required=True,
+        secret=True,
+        title="API key",
+        description="Invoiced API key (Settings > Developers > API Keys), sent as the Basic-auth username. "
+        "The API key needs write access for target-invoiced.",
+    ),
+    th.Property(
+        "sandbox",
+        th.BooleanType,
+        default=False,
+        title="Sandbox",
+        description=f"true to use the Invoiced sandbox ({SANDBOX_URL}) instead of production ({PRODUCTION_URL}). "
+        "A JSON boolean; ignored when api_url is set.",
+    ),
+    th.Property(
+        "api_url",
+        th.URIType,
+        title="API URL",
+        description="Root of the Invoiced API, overriding `sandbox` (e.g. a local Invoiced stand-in).",
+    ),
+)
 
 
 POLICY = ErrorPolicy(

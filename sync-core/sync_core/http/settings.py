@@ -1,9 +1,10 @@
-"""HTTP settings that every plugin declares alike, written once (`max_retries` and `retry_wait_seconds` stay in
-each plugin: their descriptions name what the system sends, e.g. Retry-After)."""
+"""HTTP settings that every plugin declares alike, written once, worded so they hold for a tap and a target."""
 
 from __future__ import annotations
 
 from singer_sdk import typing as th
+
+from sync_core.http.policy import MAX_RETRY_WAIT_SECONDS
 
 REQUEST_TIMEOUT = th.Property(
     "request_timeout",
@@ -12,3 +13,32 @@ REQUEST_TIMEOUT = th.Property(
     title="Request timeout (seconds)",
     description="How long to wait for one HTTP response before retrying it.",
 )
+
+MAX_RETRIES = th.Property(
+    "max_retries",
+    th.IntegerType(minimum=0),
+    default=5,
+    title="Max retries",
+    description="Retries of one request after a 429, a 5xx, a timeout or a dropped connection, with exponential "
+    "backoff and full jitter; other errors are not retried. When they run out, a tap stops with the error and a "
+    "target sets the record aside for the next run.",
+)
+
+RETRY_WAIT_SECONDS = th.Property(
+    "retry_wait_seconds",
+    th.NumberType(minimum=0),
+    default=1.0,
+    title="First retry wait (seconds)",
+    description=f"Upper bound of the first retry's random wait; the bound doubles with each retry, up to "
+    f"{MAX_RETRY_WAIT_SECONDS:g} s. A Retry-After header, when sent, is waited at least.",
+)
+
+
+def user_agent(plugin_name: str) -> th.Property:
+    """The `user_agent` setting; `plugin_name` names the default (the plugin sends `<name>/<version>`)."""
+    return th.Property(
+        "user_agent",
+        th.StringType,
+        title="User-Agent",
+        description=f"User-Agent header sent with every request (default: {plugin_name}/<version>).",
+    )
