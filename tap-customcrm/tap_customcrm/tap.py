@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from sync_core.http.settings import REQUEST_TIMEOUT
+from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.secrets import SecretSafeConfig
 
 from tap_customcrm import streams
@@ -49,28 +49,9 @@ class TapCustomcrm(SecretSafeConfig, Tap):
             description="Records per request (the contract's `limit`, 1..1000).",
         ),
         REQUEST_TIMEOUT,
-        th.Property(
-            "max_retries",
-            th.IntegerType(minimum=0),
-            default=5,
-            title="Max retries",
-            description="Retries per request after a 429, a 5xx, a timeout or a dropped connection, with "
-            "exponential backoff and full jitter. Other errors fail at once.",
-        ),
-        th.Property(
-            "retry_wait_seconds",
-            th.NumberType(minimum=0),
-            default=1.0,
-            title="Retry wait",
-            description="Upper bound of the first retry's random wait in seconds; it doubles on each retry "
-            "(capped at 60 s). A Retry-After header, when sent, is waited at least.",
-        ),
-        th.Property(
-            "user_agent",
-            th.StringType,
-            title="User agent",
-            description="User-Agent header sent with every request (default: tap-customcrm/<version>).",
-        ),
+        MAX_RETRIES,
+        RETRY_WAIT_SECONDS,
+        user_agent("tap-customcrm"),
     ).to_dict()
 
     def discover_streams(self) -> list[Stream]:
