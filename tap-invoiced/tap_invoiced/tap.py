@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from sync_core.http.settings import REQUEST_TIMEOUT
+from sync_core.http import invoiced
+from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.secrets import SecretSafeConfig
 
 from tap_invoiced import streams
@@ -17,28 +18,7 @@ class TapInvoiced(SecretSafeConfig, Tap):
     name = "tap-invoiced"
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_key",
-            th.StringType(min_length=1),
-            required=True,
-            secret=True,
-            title="API key",
-            description="Invoiced API key (Settings > Developers > API Keys), sent as the Basic-auth username.",
-        ),
-        th.Property(
-            "sandbox",
-            th.BooleanType,
-            default=False,
-            title="Sandbox",
-            description="true to use the Invoiced sandbox (https://api.sandbox.invoiced.com) instead of "
-            "production (https://api.invoiced.com). A JSON boolean; ignored when api_url is set.",
-        ),
-        th.Property(
-            "api_url",
-            th.URIType,
-            title="API URL",
-            description="Root of the Invoiced API, overriding `sandbox` (e.g. a local Invoiced stand-in).",
-        ),
+        *invoiced.CONNECTION_SETTINGS,
         th.Property(
             "start_date",
             th.DateTimeType,
@@ -66,27 +46,9 @@ class TapInvoiced(SecretSafeConfig, Tap):
             "default 2 also covers a change stamped just before a second ends but saved just after it.",
         ),
         REQUEST_TIMEOUT,
-        th.Property(
-            "max_retries",
-            th.IntegerType(minimum=0),
-            default=5,
-            title="Max retries",
-            description="Retries of one request after a 429, a 5xx, a timeout or a dropped connection, with "
-            "exponential backoff and jitter (Invoiced sends no Retry-After).",
-        ),
-        th.Property(
-            "retry_wait_seconds",
-            th.NumberType(minimum=0),
-            default=1.0,
-            title="First retry wait (seconds)",
-            description="Upper bound of the first backoff wait; it doubles with each retry, up to 60 s.",
-        ),
-        th.Property(
-            "user_agent",
-            th.StringType,
-            title="User-Agent",
-            description="User-Agent header to send (default: tap-invoiced/<version>).",
-        ),
+        MAX_RETRIES,
+        RETRY_WAIT_SECONDS,
+        user_agent("tap-invoiced"),
     ).to_dict()
 
     def discover_streams(self) -> list[Stream]:
