@@ -14,6 +14,7 @@ from singer_sdk.sinks import Sink
 from sync_core.client import ApiClient
 from sync_core.executor import Destination
 from sync_core.http import invoiced
+from sync_core.http.settings import user_agent
 from sync_core.settings import OPERATOR_SETTINGS
 from sync_core.target import SyncSink, SyncTarget
 
@@ -41,29 +42,7 @@ class TargetInvoiced(SyncTarget):
     ]
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_key",
-            th.StringType(min_length=1),
-            required=True,
-            secret=True,
-            title="API key",
-            description="Invoiced API key (Settings > Developers > API Keys), sent as the Basic-auth username. "
-            "It needs write access.",
-        ),
-        th.Property(
-            "sandbox",
-            th.BooleanType,
-            default=False,
-            title="Sandbox",
-            description="true to write to the Invoiced sandbox (https://api.sandbox.invoiced.com) instead of "
-            "production (https://api.invoiced.com). A JSON boolean; ignored when api_url is set.",
-        ),
-        th.Property(
-            "api_url",
-            th.URIType,
-            title="API URL",
-            description="Root of the Invoiced API, overriding `sandbox` (e.g. a local Invoiced stand-in).",
-        ),
+        *invoiced.CONNECTION_SETTINGS,
         th.Property(
             "business_timezone",
             th.StringType,
@@ -72,12 +51,7 @@ class TargetInvoiced(SyncTarget):
             description="The same IANA time zone as the mapper's business_timezone; used to keep the merge base "
             "in Customcrm's shape (Customcrm dates are calendar dates).",
         ),
-        th.Property(
-            "user_agent",
-            th.StringType,
-            title="User-Agent",
-            description="User-Agent header to send (default: target-invoiced/<version>).",
-        ),
+        user_agent("target-invoiced"),
         *OPERATOR_SETTINGS,
     ).to_dict()
 
