@@ -18,6 +18,8 @@ import requests
 from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, retry_waits
 from sync_core.http.session import new_session
 
+# A 429 is waited out this long at most; after that the record is set aside like any other transient failure.
+RATE_LIMIT_PATIENCE_SECONDS = 900
 # Answers that no retry and no other record can change: the run stops before (or without) more writes.
 STOPS_THE_RUN = frozenset({401, 402, 403})
 
@@ -125,12 +127,23 @@ class ApiClient:
         request = self.session.prepare_request(
             requests.Request(method, self.base_url + path, params=params, json=json, headers=dict(headers or {}))
         )
+        failures = 0
+
+        def give_up(failure: BaseException) -> bool:
+            nonlocal failures
+            if _rate_limited(failure):
+                return False  # waited out (the pace drops meanwhile), never counted against max_retries
+            failures += 1
+            return failures > self.max_retries
+
         send = backoff.on_exception(
             lambda: retry_waits(self.retry_wait_seconds),
             (_Retry, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
-            max_tries=self.max_retries + 1,
+            max_tries=None,
+            max_time=RATE_LIMIT_PATIENCE_SECONDS,
+            giveup=give_up,
             jitter=None,
-            on_backoff=self._log_retry,
+            on_backoff=lambda details: self._log_retry(details, failures),
         )(self._send_once)
         try:
             return send(request, tolerated)
@@ -165,14 +178,23 @@ class ApiClient:
             raise RunStopped(message)
         raise RequestFailed(message, status=response.status_code, answer=_answer(response), transient=False)
 
-    def _log_retry(self, details: Any) -> None:
+    def _log_retry(self, details: Any, failures: int) -> None:
         failure = details.get("exception")
+        if _rate_limited(failure):
+            self.logger.info("%s; waiting %.2f s at a lower pace (rate limits do not count against max_retries)",
+                             failure, details["wait"])
+            return
         if not isinstance(failure, _Retry):
             failure = self.rules.describe_failure(details["args"][0], failure)
-        self.logger.warning("%s", describe_retry(str(failure), details["tries"], self.max_retries, details["wait"]))
+        self.logger.warning("%s", describe_retry(str(failure), failures, self.max_retries, details["wait"]))
 
     def close(self) -> None:
         self.session.close()
+
+
+def _rate_limited(failure: BaseException | None) -> bool:
+    response = getattr(failure, "response", None)
+    return isinstance(failure, _Retry) and response is not None and response.status_code == 429
 
 
 def _answer(response: requests.Response | None) -> Any:

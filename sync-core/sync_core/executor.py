@@ -24,8 +24,7 @@ from sync_core.values import Canonical, canonical, jsonable
 
 REJECT = "_reject"
 SOURCE = "_source"
-# With this many records of a batch unlinked, one full list read of the destination beats a look-up per record.
-INDEX_THRESHOLD = 20
+PAGE_SIZE = 100  # records per page of a full list read
 
 
 class Unprocessable(Exception):
@@ -57,6 +56,10 @@ class Destination(Protocol):
     def lookup(self, rule: MatchRule, value: Any) -> list[Live]: ...
 
     def list_all(self) -> Iterable[Live]: ...
+
+    def count(self) -> int:
+        """How many records a full list read would return."""
+        ...
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
         ...
@@ -182,12 +185,16 @@ class Executor:
             return False
         unlinked = 0
         for record in records:
-            if REJECT in record:
+            if REJECT in record or record[SOURCE].get("deleted_at") is not None:
                 continue
             link = self.store.find(destination.entity, destination.source_side, _source_id(record))
             if link is None or link.state is LinkState.PENDING:
                 unlinked += 1
-        return unlinked >= INDEX_THRESHOLD
+        if unlinked < 2:
+            return False
+        # A record not linked yet costs up to one look-up per match rule; the full read, one request per page.
+        pages = -(-destination.count() // PAGE_SIZE)
+        return pages < unlinked * len(destination.match_rules)
 
     def _index(self, destination: Destination) -> MatchIndex:
         with self._index_lock:

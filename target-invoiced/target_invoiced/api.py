@@ -35,6 +35,11 @@ class InvoicedApi:
                 return
             page += 1
 
+    def total(self, path: str, params: Mapping[str, Any] | None = None) -> int:
+        """How many objects a list holds (X-Total-Count), for one request."""
+        response = self.client.request("GET", path, params={"per_page": 1, **(params or {})})
+        return int(response.headers.get("X-Total-Count") or len(_decode(response)))
+
     def create(self, path: str, body: Mapping[str, Any], idempotency_key: str | None) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return _decode(self.client.request("POST", path, json=body, headers=headers))

@@ -70,6 +70,9 @@ class InvoicedDestination:
     def list_all(self) -> Iterable[Live]:
         return (self.live(found) for found in self.api.list(self.path))
 
+    def count(self) -> int:
+        return self.api.total(self.path)
+
     def live(self, found: Mapping[str, Any]) -> Live:
         return Live(id=str(found["id"]), values=self.project(found), updated_at=_instant(found.get("updated_at")),
                     record=found)
