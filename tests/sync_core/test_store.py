@@ -401,7 +401,7 @@ def test_audit_entries_come_back_in_order_with_their_details(store: LinkStore) -
 # Concurrency: the executor shares one store between its threads.
 
 THREADS = 8
-PER_THREAD = 25
+PER_THREAD = 15
 
 
 def _work(store: LinkStore, thread: int, start: threading.Barrier, *, retry_of: str) -> None:
