@@ -138,7 +138,8 @@ def plan(  # noqa: PLR0911 -- one return per kind of plan: the function reads as
     incoming: Incoming, live: Live | None, base: Mapping[str, Any] | None, rules: Rules
 ) -> Plan:
     if incoming.waiting_on:
-        return Plan(Action.WAIT, reason="waiting for " + ", ".join(incoming.waiting_on) + " to be linked")
+        reason = "waiting for " + ", ".join(incoming.waiting_on) + " to be linked"
+        return Plan(Action.WAIT, reason=reason, base=dict(base or {}))
     if live is None:
         return _plan_create(incoming, rules)
     if incoming.deleted:
@@ -194,7 +195,13 @@ def merge(
         if not source_changed:
             continue  # only the destination changed: its value travels the other way
         if is_empty(ours) and not is_empty(theirs) and not rule.source_owned:
-            continue  # a blank never erases a value the destination holds
+            # A blank never erases a value the destination holds. When the destination changed the field too,
+            # that is a clash all the same, and the destination's value is the one that then travels back.
+            if destination_changed and known:
+                why = "the source's value is blank, and a blank never erases a value unless the source owns the field"
+                clashes.append(Clash(name, ours, theirs, "destination", why))
+                merged[name] = ours
+            continue
         if destination_changed:
             clash = _clash(name, ours, theirs, incoming.updated_at, live.updated_at)
             clashes.append(clash)

@@ -146,7 +146,12 @@ def _now() -> datetime:
 
 
 class LinkStore:
-    """All reads and writes of the store for one namespace. Safe to share between the executor's threads."""
+    """All reads and writes of the store for one namespace. Safe to share between the executor's threads.
+
+    Links read once are remembered for the life of the object (a run), and every write goes through it, so a
+    record's many look-ups (its own link, its references) cost one query. This assumes what Meltano's state
+    locking and the `sync` job give: one run per namespace at a time.
+    """
 
     def __init__(self, url: str | None, namespace: str) -> None:
         self.url = url or default_url()
@@ -154,6 +159,10 @@ class LinkStore:
         self.engine = _engine(self.url)
         # SQLite allows one writer at a time: serialise writes here rather than meet "database is locked".
         self._write_lock = threading.Lock()
+        self._known: dict[tuple[str, str, str], Link | None] = {}  # (entity, side, id) -> link, or None: none
+        self._known_lock = threading.Lock()
+        self._writes = 0  # a read that raced with a write does not fill the cache with what it read
+        self._aside: set[tuple[str, str]] | None = None  # (stream, source id) of the records set aside
         self._upgrade()
 
     def close(self) -> None:
@@ -162,18 +171,29 @@ class LinkStore:
     # Schema: created on first use, upgraded in place, its version recorded.
 
     def _upgrade(self) -> None:
-        with self._write_lock, self.engine.begin() as db:
-            metadata_obj.create_all(db)
-            version = db.execute(sa.select(schema_info.c.version)).scalar()
-            if version is None:
-                db.execute(schema_info.insert().values(id=1, version=SCHEMA_VERSION))
-            elif version > SCHEMA_VERSION:
-                msg = (
-                    f"the link store at {sa.make_url(self.url).render_as_string(hide_password=True)} has schema "
-                    f"version {version}, newer than this plugin's {SCHEMA_VERSION}: upgrade the plugins"
-                )
-                raise RuntimeError(msg)
-            # Later versions add their migrations here, each guarded by `version < N`.
+        for attempt in range(3):
+            try:
+                with self._write_lock, self.engine.begin() as db:
+                    self._upgrade_in(db)
+                return
+            except sa.exc.DatabaseError:
+                # Another plugin created the tables or the version row between our check and our write (both
+                # directions' first runs at once): the next attempt finds them.
+                if attempt == 2:
+                    raise
+
+    def _upgrade_in(self, db: Connection) -> None:
+        metadata_obj.create_all(db)
+        version = db.execute(sa.select(schema_info.c.version)).scalar()
+        if version is None:
+            db.execute(schema_info.insert().values(id=1, version=SCHEMA_VERSION))
+        elif version > SCHEMA_VERSION:
+            msg = (
+                f"the link store at {sa.make_url(self.url).render_as_string(hide_password=True)} has schema "
+                f"version {version}, newer than this plugin's {SCHEMA_VERSION}: upgrade the plugins"
+            )
+            raise RuntimeError(msg)
+        # Later versions add their migrations here, each guarded by `version < N`.
 
     @property
     def version(self) -> int:
@@ -188,13 +208,28 @@ class LinkStore:
     # Links.
 
     def find(self, entity: str, side: str, record_id: str) -> Link | None:
+        key = (entity, side, str(record_id))
+        if key in self._known:
+            return self._known[key]
+        writes = self._writes
         column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
         query = sa.select(links).where(
             links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
         )
         with self.engine.connect() as db:
             row = db.execute(query).mappings().first()
-        return None if row is None else _link(row)
+        found = None if row is None else _link(row)
+        with self._known_lock:
+            if self._writes == writes:
+                self._known[key] = found
+        return found
+
+    def _forget_cached(self, entity: str, *ids: tuple[str, str | None]) -> None:
+        with self._known_lock:
+            self._writes += 1
+            for side, record_id in ids:
+                if record_id is not None:
+                    self._known.pop((entity, side, str(record_id)), None)
 
     def links_of(self, entity: str) -> Iterator[Link]:
         query = sa.select(links).where(links.c.namespace == self.namespace, links.c.entity == entity)
@@ -211,7 +246,14 @@ class LinkStore:
         key = key[:48]
         ids = {f"{side}_id": str(record_id)}
         with self._writing() as db:
-            if existing is None:
+            # Checked again under the write lock: another thread may have stored it since.
+            column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
+            existing_key = db.execute(sa.select(links.c.idempotency_key).where(
+                links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
+            )).first()
+            if existing_key is not None and existing_key.idempotency_key:
+                key = existing_key.idempotency_key
+            elif existing_key is None:
                 db.execute(links.insert().values(
                     namespace=self.namespace, entity=entity, origin=origin, state=LinkState.PENDING.value,
                     idempotency_key=key, updated_at=_now(), **ids,
@@ -220,6 +262,7 @@ class LinkStore:
                 db.execute(self._where(entity, side, record_id, links.update()).values(
                     idempotency_key=key, updated_at=_now()
                 ))
+        self._forget_cached(entity, (side, record_id))  # after the write: see find()
         found = self.find(entity, side, record_id)
         assert found is not None
         return found
@@ -243,7 +286,13 @@ class LinkStore:
         for side, base in (bases or {}).items():
             values[f"base_{side}"] = _dump(base)
         with self._writing() as db:
-            pks = self._pks(db, entity, customcrm_id, invoiced_id)
+            rows = self._rows(db, entity, customcrm_id, invoiced_id)
+            pks = [row.pk for row in rows]
+            for side in SIDES:  # a base held only by a half-link merged away is kept too
+                if f"base_{side}" not in values:
+                    held = next((getattr(row, f"base_{side}") for row in rows if getattr(row, f"base_{side}")), None)
+                    if held is not None:
+                        values[f"base_{side}"] = held
             if pks:
                 # Two rows, one per side, from two half-links (e.g. both created in one run): keep the first.
                 db.execute(links.delete().where(links.c.pk.in_(pks[1:])))
@@ -252,8 +301,11 @@ class LinkStore:
                 db.execute(links.insert().values(
                     namespace=self.namespace, entity=entity, origin=origin, **values
                 ))
+        # After the write (see find()); a half-link merged away, or an id that changed, is stale on its other side.
+        self._forget_cached(entity, ("customcrm", customcrm_id), ("invoiced", invoiced_id),
+                            *((side, getattr(row, f"{side}_id")) for row in rows for side in SIDES))
 
-    def _pks(self, db: Connection, entity: str, customcrm_id: str | None, invoiced_id: str | None) -> list[int]:
+    def _rows(self, db: Connection, entity: str, customcrm_id: str | None, invoiced_id: str | None) -> list[Any]:
         conditions = []
         if customcrm_id is not None:
             conditions.append(links.c.customcrm_id == customcrm_id)
@@ -261,14 +313,20 @@ class LinkStore:
             conditions.append(links.c.invoiced_id == invoiced_id)
         if not conditions:
             return []
-        query = sa.select(links.c.pk).where(
+        query = sa.select(
+            links.c.pk, links.c.customcrm_id, links.c.invoiced_id, links.c.base_customcrm, links.c.base_invoiced
+        ).where(
             links.c.namespace == self.namespace, links.c.entity == entity, sa.or_(*conditions)
         ).order_by(links.c.pk)
-        return list(db.execute(query).scalars())
+        return list(db.execute(query))
 
     def forget(self, entity: str, side: str, record_id: str) -> None:
+        link = self.find(entity, side, record_id)
         with self._writing() as db:
             db.execute(self._where(entity, side, record_id, links.delete()))
+        self._forget_cached(entity, (side, record_id))
+        if link is not None:
+            self._forget_cached(entity, ("customcrm", link.customcrm_id), ("invoiced", link.invoiced_id))
 
     def _where(self, entity: str, side: str, record_id: str, statement: Any) -> Any:
         column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
@@ -279,6 +337,7 @@ class LinkStore:
     # Records set aside: waiting, transient failures, quarantined, rejected.
 
     def set_aside(self, stream: str, source_id: str, kind: RetryKind, reason: str, record: Mapping[str, Any]) -> None:
+        self._set_aside_keys().add((stream, source_id))
         now = _now()
         with self._writing() as db:
             query = sa.select(retries.c.pk, retries.c.attempts).where(
@@ -295,10 +354,21 @@ class LinkStore:
                 db.execute(retries.update().where(retries.c.pk == row.pk).values(attempts=row.attempts + 1, **values))
 
     def resolved(self, stream: str, source_id: str) -> None:
+        aside = self._set_aside_keys()
+        if (stream, source_id) not in aside:
+            return  # nothing to clear: most records are never set aside
+        aside.discard((stream, source_id))
         with self._writing() as db:
             db.execute(retries.delete().where(
                 retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
             ))
+
+    def _set_aside_keys(self) -> set[tuple[str, str]]:
+        if self._aside is None:
+            query = sa.select(retries.c.stream, retries.c.source_id).where(retries.c.namespace == self.namespace)
+            with self.engine.connect() as db:
+                self._aside = {(row.stream, row.source_id) for row in db.execute(query)}
+        return self._aside
 
     def set_aside_records(self, stream: str | None = None) -> list[Retry]:
         query = sa.select(retries).where(retries.c.namespace == self.namespace).order_by(retries.c.pk)

@@ -39,7 +39,9 @@ class MiswiredPipeline(SystemExit):
 class SyncSink(BatchSink):
     """A thin adapter from one stream to the executor; the target says which Destination it is."""
 
-    MAX_SIZE_DEFAULT = 500  # records per batch: bounds memory, and a drain writes them with max_in_flight workers
+    # Records per batch: bounds memory; a drain writes them with max_in_flight workers. Large enough that an
+    # ordinary run's children rarely drain before parents the tap sends later (tap-customcrm sends users last).
+    MAX_SIZE_DEFAULT = 2000
 
     def __init__(self, target: SyncTarget, *args: Any, **kwargs: Any) -> None:
         super().__init__(target, *args, **kwargs)

@@ -312,21 +312,11 @@ def test_a_clash_says_both_values_and_why_the_winner_won() -> None:
     assert clash.why == f"the destination's edit is later ({LATER.isoformat()} > {T0.isoformat()})"
 
 
-@pytest.mark.xfail(
-    reason="sync-core bug: a WAIT plan's base is {} rather than the merge base it was given, though nothing is "
-    "carried out (latent: the executor sets waiting records aside before it plans)",
-    strict=True,
-)
 def test_waiting_keeps_the_merge_base() -> None:
     decided = _plan(CASES["waiting on a reference: wait, whatever changed"])
     assert decided.base == {"total": 10}
 
 
-@pytest.mark.xfail(
-    reason="sync-core bug: when the source blanks a field the destination changed since the base, the two changed "
-    "it to different values but no clash is reported (a source-owned field's clash is)",
-    strict=True,
-)
 def test_a_blank_from_the_source_against_a_destination_edit_is_reported_as_a_clash() -> None:
     decided = _plan(Case({"name": None}, {"name": "Acme Inc"}, {"name": "Acme"}, Action.NOOP))
     assert decided.action is Action.NOOP  # the blank does not erase the destination's value (this part holds)
@@ -431,7 +421,10 @@ def test_both_sides_changing_a_field_is_a_clash_the_later_edit_wins(
             continue
         both = not _same(name, ours, base[name]) and not _same(name, theirs, base[name])
         blank_kept_out = is_empty(ours) and not is_empty(theirs) and not PROPERTY_RULES.rule(name).source_owned
-        if both and not blank_kept_out:
+        if both and blank_kept_out:  # a clash, but a blank never erases: the destination keeps its value
+            assert clashes[name].winner == "destination"
+            assert name not in decided.updates
+        elif both:
             assert clashes[name].winner == _winner(incoming, live)
             assert (name in decided.updates) is (clashes[name].winner == "source")
         else:

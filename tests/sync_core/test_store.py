@@ -121,12 +121,6 @@ def test_a_store_with_a_newer_schema_refuses_to_open_and_says_what_to_do(
     assert _schema_version(store_url) == newer  # left as it was, not downgraded
 
 
-@pytest.mark.xfail(
-    reason="sync-core bug: LinkStore._upgrade checks for its tables, then creates them, without guarding the race; "
-    "a second plugin opening a fresh store at the same moment fails with 'table/relation sync_schema already exists'",
-    raises=sa.exc.DatabaseError,
-    strict=True,
-)
 def test_two_plugins_opening_a_fresh_store_at_the_same_moment_both_open(store_url: str, open_store: OpenStore) -> None:
     """The first run of both directions at once: the other plugin creates the schema between this one's check for
     the tables and its CREATE TABLE (the interleaving is forced, so the test does not depend on timing)."""
@@ -231,11 +225,6 @@ def test_save_merges_two_half_links_into_one(store: LinkStore) -> None:
     assert store.find("customer", "invoiced", "4001") == store.find("customer", "customcrm", "cus_1") == link
 
 
-@pytest.mark.xfail(
-    reason="sync-core bug: save() merging two half links keeps only the first row's bases; a base held by the "
-    "deleted row is lost although save() says bases not given are kept",
-    strict=True,
-)
 def test_save_merging_two_half_links_keeps_the_base_each_half_held(store: LinkStore) -> None:
     store.save("customer", customcrm_id="cus_1", invoiced_id=None, origin="customcrm", state=LinkState.PENDING,
                bases={"customcrm": CUSTOMCRM_BASE})
