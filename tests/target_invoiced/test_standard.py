@@ -12,8 +12,7 @@ tested on the real streams in this folder.
 
 from __future__ import annotations
 
-from singer_sdk.testing import get_target_test_class
-from singer_sdk.testing import suites
+from singer_sdk.testing import get_target_test_class, suites
 from singer_sdk.testing.target_tests import TargetCliPrintsTest, TargetInvalidSchemaTest, TargetRecordBeforeSchemaTest
 from target_invoiced.target import TargetInvoiced
 
