@@ -18,7 +18,7 @@ from target_invoiced.target import TargetInvoiced
 
 CONFIG = {"api_key": "sk_standard_tests_1", "api_url": "http://127.0.0.1:9", "link_store_url": "sqlite://"}
 
-STANDARD = suites.TestSuite(
+STANDARD = suites.SingerTestSuite(
     kind="target",
     tests=[TargetCliPrintsTest, TargetInvalidSchemaTest, TargetRecordBeforeSchemaTest],
 )
