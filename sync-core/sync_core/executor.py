@@ -134,6 +134,7 @@ class Executor:
         self.logger = logger
         self._indexes: dict[str, MatchIndex] = {}
         self._index_lock = threading.Lock()
+        self._claims: dict[tuple[str, str], str] = {}  # (entity, destination id) -> the source id it was matched to
         self.seen: set[tuple[str, str]] = set()  # (stream, source id) handled in this run
 
     # A batch of one stream.
@@ -220,7 +221,7 @@ class Executor:
             raise
 
     def _sync(self, destination: Destination, record: Mapping[str, Any], *, final: bool) -> None:
-        _stream, source_id = destination.stream, _source_id(record)
+        source_id = _source_id(record)
         if REJECT in record:
             reject = record[REJECT]
             reason = f"{reject.get('field')}: {reject.get('reason')}; fix: {reject.get('fix')}"
@@ -228,35 +229,44 @@ class Executor:
             return
         incoming = destination.prepare(record, final=final)
         link = self.store.find(destination.entity, destination.source_side, source_id)
-        linked = link is not None and link.state is not LinkState.PENDING and link.id_on(destination.side)
-        base = link.base(destination.side) if linked and link is not None else None
-        if incoming.deleted and not linked:
+        if link is not None and (link.state is LinkState.PENDING or not link.id_on(destination.side)):
+            link = None  # a create that may or may not have happened: found again by the first-link rules
+        base = link.base(destination.side) if link is not None else None
+        if incoming.deleted and link is None:
             self._done(destination, source_id, "unchanged")  # only records the sync created or linked are touched
-            return
-        if incoming.waiting_on:
+        elif incoming.waiting_on:
             reason = "waiting for " + ", ".join(incoming.waiting_on) + " to be linked"
             self._set_aside(destination, record, RetryKind.WAITING, reason, count_as="waiting")
-            return
-        if base is not None and not incoming.deleted and _agrees(incoming.values, base, destination.rules):
+        elif base is not None and not incoming.deleted and _agrees(incoming.values, base, destination.rules):
             self._done(destination, source_id, "unchanged")  # the source did not change: no request at all
-            return
-        live = None
-        if linked and link is not None:
+        elif link is not None:
             live = destination.fetch(str(link.id_on(destination.side)))
             if live is None:
                 self._vanished(destination, link, source_id)
-                return
+            else:
+                self._carry_out(destination, record=record, incoming=incoming, live=live, link=link,
+                                decided=plan(incoming, live, base, destination.rules))
         else:
-            found = self._candidates(destination, incoming)
-            if len(found) > 1:
-                ids = ", ".join(sorted(c.id for c in found))
-                reason = (f"{len(found)} {destination.side} records match and none is linked yet ({ids}): "
-                          f"merge the duplicates in {destination.side} or set the cross-reference on one of them")
-                self._set_aside(destination, record, RetryKind.QUARANTINED, reason, count_as="conflicts")
-                return
-            live = found[0] if found else None
-        decided = plan(incoming, live, base, destination.rules)
-        self._carry_out(destination, record=record, incoming=incoming, live=live, link=link, decided=decided)
+            self._first_link(destination, record, incoming)
+
+    def _first_link(self, destination: Destination, record: Mapping[str, Any], incoming: Incoming) -> None:
+        """No link yet: exactly one candidate is linked, several are a conflict, none is a create."""
+        found = self._candidates(destination, incoming)
+        if len(found) > 1:
+            ids = ", ".join(sorted(c.id for c in found))
+            reason = (f"{len(found)} {destination.side} records match and none is linked yet ({ids}): "
+                      f"merge the duplicates in {destination.side} or set the cross-reference on one of them")
+            self._set_aside(destination, record, RetryKind.QUARANTINED, reason, count_as="conflicts")
+            return
+        live = found[0] if found else None
+        if live is not None and not self._claim(destination, live.id, incoming.source_id):
+            reason = (f"{destination.side} record {live.id} matches this record and another one of this run: "
+                      f"tell them apart in {destination.source_side} (they share a business key or e-mail)")
+            self._set_aside(destination, record, RetryKind.QUARANTINED, reason, count_as="conflicts")
+            return
+        pending = self.store.find(destination.entity, destination.source_side, incoming.source_id)
+        self._carry_out(destination, record=record, incoming=incoming, live=live, link=pending,
+                        decided=plan(incoming, live, None, destination.rules))
 
     def _candidates(self, destination: Destination, incoming: Incoming) -> list[Live]:
         index = self._indexes.get(destination.stream)
@@ -273,6 +283,12 @@ class Executor:
             if hits:
                 return hits
         return []
+
+    def _claim(self, destination: Destination, dest_id: str, source_id: str) -> bool:
+        """One destination record can be the first link of one source record only, even in parallel."""
+        with self._index_lock:
+            owner = self._claims.setdefault((destination.entity, dest_id), source_id)
+        return owner == source_id
 
     def _free_for(self, destination: Destination, live: Live, source_id: str, cross_ref: str | None) -> bool:
         """A candidate already linked to another source record is not a candidate."""
