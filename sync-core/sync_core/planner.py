@@ -95,6 +95,8 @@ class Rules:
     recreate_on: frozenset[str] = frozenset()  # a change to one of these is carried out as RECREATE
     # Fields that are not written but acted on: {"voided": {True: Action.VOID}}.
     transitions: Mapping[str, Mapping[Any, Action]] = field(default_factory=dict)
+    # Field values that mean the source cancelled the record ({"voided": True}): carried out as `on_delete` says.
+    cancelled_by: Mapping[str, Any] = field(default_factory=dict)
     locked: Callable[[Live], str | None] = _never  # why the live record may not be edited, or None
     on_delete: Callable[[Live], tuple[Action, str]] = _remove  # what a source delete does to the live record
     skip_create: Callable[[Incoming], str | None] = _always_create  # why not to create it, or None
@@ -147,7 +149,12 @@ def plan(  # noqa: PLR0911 -- one return per kind of plan: the function reads as
         return Plan(action, reason=reason, base=dict(base or {}))
     changes, clashes, merged = merge(incoming, live, base, rules)
     transition = _transition(changes, rules)
-    changes = tuple(c for c in changes if c.field not in rules.transitions)
+    cancelled = any(c.field in rules.cancelled_by and rules.cancelled_by[c.field] == c.new for c in changes)
+    changes = tuple(c for c in changes if c.field not in rules.transitions and c.field not in rules.cancelled_by)
+    if cancelled:
+        action, reason = rules.on_delete(live)
+        kept = merged if action.writes else dict(base or {})  # refused: the base stays as it was
+        return Plan(action, (), clashes, reason=reason, base=kept)
     if transition is None and not changes:
         return Plan(Action.NOOP, clashes=clashes, base=merged)
     locked = rules.locked(live)

@@ -155,10 +155,11 @@ class ItemsDestination(InvoicedDestination):
     rules = Rules(
         fields={"currency": CASE_BLIND, "archived": FLAG},
         recreate_on=frozenset({"unit_cost", "currency", "taxable"}),
-        transitions={"archived": {True: Action.ARCHIVE, False: Action.RECREATE}},
+        transitions={"archived": {False: Action.RECREATE}},  # an archived item made active again
+        cancelled_by={"archived": True},
         on_delete=lambda live: (
             (Action.NOOP, "already archived") if live.record.get("archived")
-            else (Action.ARCHIVE, "deleted in Customcrm")
+            else (Action.ARCHIVE, "deleted or made inactive in Customcrm")
         ),
         skip_create=lambda incoming: "an inactive product is not created" if incoming.values.get("archived") else None,
     )
@@ -239,16 +240,16 @@ class InvoicesDestination(InvoicedDestination):
         if record.get("voided"):
             return Action.NOOP, "already voided"
         if record.get("status") == "paid":
-            return Action.CONFLICT, (f"order deleted in Customcrm, but invoice {record.get('number')} is paid: left "
-                                     "as it is; settle it in Invoiced (e.g. a credit note)")
+            return Action.CONFLICT, (f"order deleted or cancelled in Customcrm, but invoice {record.get('number')} is "
+                                     "paid: left as it is; settle it in Invoiced (e.g. a credit note)")
         if record.get("draft"):
-            return Action.DELETE, "order deleted in Customcrm; the invoice was a draft"
-        return Action.VOID, "order deleted in Customcrm; the invoice was issued, so it is voided"
+            return Action.DELETE, "order deleted or cancelled in Customcrm; the invoice was a draft"
+        return Action.VOID, "order deleted or cancelled in Customcrm; the invoice was issued, so it is voided"
 
     rules = Rules(
         fields={"currency": CASE_BLIND, "number": CASE_BLIND, "metadata.sales_rep_email": CASE_BLIND,
                 "voided": FLAG, "draft": FLAG},
-        transitions={"voided": {True: Action.VOID}},
+        cancelled_by={"voided": True},  # a cancelled order: deleted, voided or left alone as a delete would be
         locked=_locked,
         on_delete=_on_delete,
         skip_create=lambda incoming: "a cancelled order is not invoiced" if incoming.values.get("voided") else None,

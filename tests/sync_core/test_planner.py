@@ -46,6 +46,15 @@ INVOICE_RULES = Rules(
 )
 
 
+def delete_unless_paid(live: Live) -> tuple[Action, str]:
+    if live.record.get("paid"):
+        return Action.CONFLICT, "invoice 4001 is paid: left alone"
+    return Action.VOID, "deleted in the source: voided"
+
+
+CANCEL_RULES = Rules(cancelled_by={"voided": True}, on_delete=delete_unless_paid)
+
+
 @dataclass(frozen=True)
 class Case:
     """One row: the three trees and the flow's rules in; what the plan must say out."""
@@ -262,6 +271,15 @@ CASES = {
     ),
     "already voided in the destination: no-op": Case(
         {"voided": True}, {"voided": True}, {"voided": False}, Action.NOOP, rules=INVOICE_RULES,
+    ),
+    # A cancellation (cancelled_by) is carried out as a delete would be.
+    "cancelled in the source: what on_delete says, the field not written": Case(
+        {"voided": True, "notes": "x"}, {"voided": False, "notes": None}, {"voided": False, "notes": None},
+        Action.VOID, reason="deleted in the source", rules=CANCEL_RULES,
+    ),
+    "cancelled in the source, but the destination is paid: a conflict, the base kept": Case(
+        {"voided": True}, {"voided": False}, {"voided": False}, Action.CONFLICT, reason="paid",
+        plan_base={"voided": False}, rules=CANCEL_RULES, paid=True,
     ),
     # Identity.
     "the id is never compared or written on update": Case(

@@ -94,3 +94,11 @@ def test_max_deletes_holds_the_rest_back_and_the_next_run_carries_them_out(syste
     after = systems.sync()  # the held deletes were set aside; this run's cap lets them through
     assert after.count("items", "deleted") == 2
     assert all(systems.linked("/items", p["id"]) == [] for p in products)
+
+
+def test_a_cancelled_order_with_a_draft_invoice_deletes_the_draft(systems: Systems) -> None:
+    order, draft = _order_with_invoice(systems, draft=True)
+    systems.crm("PATCH", f"/orders/{order['id']}", json={"status": "cancelled"})
+    run = systems.sync()
+    assert systems.linked("/invoices", order["id"]) == []
+    assert run.writes == [("DELETE", f"/invoices/{draft['id']}")]
