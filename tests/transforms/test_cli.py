@@ -200,3 +200,18 @@ def test_a_missing_direction_is_a_clear_configuration_error(tmp_path: Any) -> No
                           timeout=60, check=False)
     assert done.returncode != 0
     assert "direction" in done.stderr
+
+
+def test_input_from_the_system_this_direction_writes_to_stops_the_mapper(run_mapper: RunMapper) -> None:
+    invoiced_customer = {"id": 15, "object": "customer", "name": "Acme", "type": "company", "updated_at": 1_700_000_000}
+    schema = {"type": "SCHEMA", "stream": "customers", "key_properties": ["id"],
+              "schema": {"type": "object", "properties": {"id": {}, "object": {}, "name": {}}}}
+    out, log = run_mapper("customcrm_to_invoiced", [schema, _record("customers", invoiced_customer)], check=False)
+    assert [m for m in out if m["type"] == "RECORD"] == []
+    assert "wired the wrong way round" in log
+    assert "meltano run tap-customcrm customcrm-to-invoiced target-invoiced" in log
+
+    customcrm_order = {**ORDER}
+    out, log = run_mapper("invoiced_to_customcrm", [_record("invoices", customcrm_order)], check=False)
+    assert [m for m in out if m["type"] == "RECORD"] == []
+    assert "meltano run tap-invoiced invoiced-to-customcrm target-customcrm" in log
