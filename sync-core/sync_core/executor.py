@@ -315,6 +315,12 @@ class Executor:
         if decided.action is Action.CONFLICT:
             self._audit(destination, incoming, live, decided)
             self._set_aside(destination, record, RetryKind.REJECTED, decided.reason, count_as="conflicts")
+            if live is not None and (link is None or link.id_on(destination.side) != live.id):
+                # Matched, but not to be edited (a paid invoice): still the same record, so it is linked, in
+                # conflict, and a later delete of the source finds it.
+                ids = {f"{destination.source_side}_id": source_id, f"{destination.side}_id": live.id}
+                self.store.save(destination.entity, customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"],
+                                origin=destination.source_side, state=LinkState.CONFLICT, note=decided.reason)
             return
         if decided.action.removes and not self.budget.take():
             reason = f"held back: this run reached max_deletes ({self.budget.limit})"

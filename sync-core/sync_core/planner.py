@@ -12,7 +12,7 @@ store keeps the merge base the plan hands back. Field by field, against the base
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -235,7 +235,8 @@ def _when(moment: datetime | None) -> str:
 
 def _transition(changes: tuple[Change, ...], rules: Rules) -> Action | None:
     for change in changes:
-        action = rules.transitions.get(change.field, {}).get(change.new)
-        if action is not None:
-            return action
+        if change.field in rules.transitions and isinstance(change.new, Hashable):
+            action = rules.transitions[change.field].get(change.new)
+            if action is not None:
+                return action
     return None

@@ -272,6 +272,12 @@ CASES = {
     "already voided in the destination: no-op": Case(
         {"voided": True}, {"voided": True}, {"voided": False}, Action.NOOP, rules=INVOICE_RULES,
     ),
+    "a list field (invoice lines) changed next to a transition field: written whole": Case(
+        {"items": [{"name": "a", "quantity": 2}], "voided": False},
+        {"items": [{"name": "a", "quantity": 1}], "voided": False},
+        {"items": [{"name": "a", "quantity": 1}], "voided": False},
+        Action.UPDATE, {"items": [{"name": "a", "quantity": 2}]}, rules=INVOICE_RULES,
+    ),
     # A cancellation (cancelled_by) is carried out as a delete would be.
     "cancelled in the source: what on_delete says, the field not written": Case(
         {"voided": True, "notes": "x"}, {"voided": False, "notes": None}, {"voided": False, "notes": None},

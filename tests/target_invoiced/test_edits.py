@@ -118,3 +118,26 @@ def test_a_reps_new_email_reaches_every_invoice_of_theirs(systems: Systems) -> N
     assert all(i["metadata"]["sales_rep_name"] == "Rep Renamed" for i in editable)
     assert len(run.writes) == len(list(editable))
     assert systems.sync().writes == []
+
+
+def test_an_edited_order_line_sends_the_lines_whole_and_keeps_their_invoiced_ids(systems: Systems) -> None:
+    order = next(o for o in systems.crm_all("orders") if len(o["lines"]) >= 2 and systems.linked("/invoices", o["id"])
+                 and systems.linked("/invoices", o["id"])[0]["status"] not in ("paid", "voided")
+                 and not systems.linked("/invoices", o["id"])[0]["closed"])
+    (invoice,) = systems.linked("/invoices", order["id"])
+    lines = [{k: line[k] for k in ("id", "product_id", "description", "quantity", "unit_price")}
+             for line in order["lines"]]
+    lines[0]["quantity"] = "7.000"
+    lines.append({"product_id": None, "description": "Rush delivery", "quantity": "1", "unit_price": "25.00"})
+    systems.crm("PATCH", f"/orders/{order['id']}", json={"lines": lines})
+
+    run = systems.sync()
+
+    assert run.writes == [("PATCH", f"/invoices/{invoice['id']}")]
+    after = systems.inv("GET", f"/invoices/{invoice['id']}")
+    assert [str(i["quantity"]) for i in after["items"]][:1] in (["7"], ["7.0"], ["7.000"])
+    assert after["items"][-1]["name"] == "Rush delivery"
+    kept = {i["metadata"]["customcrm_id"]: i["id"] for i in invoice["items"]}
+    for item in after["items"][: len(kept)]:
+        assert kept[item["metadata"]["customcrm_id"]] == item["id"]  # the same Invoiced line, not a new one
+    assert systems.sync().writes == []
