@@ -166,3 +166,6 @@ def systems(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStar
         start_sandbox("invoiced", "--api-key", INVOICED_KEY, "--verbose") as invoiced,
     ):
         yield Systems(crm, invoiced, root)
+
+
+from tests.sync_core.conftest import postgres_server, postgres_url  # noqa: E402, F401 -- the real PostgreSQL, shared
