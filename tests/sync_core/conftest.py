@@ -44,6 +44,27 @@ def _as_server_user(root: Path) -> dict[str, Any]:
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [], "cwd": root}
 
 
+def _binaries(installed: Path, root: Path, run_as: dict[str, Any]) -> Path:
+    """Where to run PostgreSQL's programs from. The server user must reach them: a checkout under a private
+    folder (a CI clone in a `mktemp -d` folder, /root) is out of its reach, so under root they are copied into
+    the server's own temporary folder (the wheel's install is relocatable; about 40 MB)."""
+    if not run_as:
+        return installed / "bin"
+    copy = root / "pginstall"
+    shutil.copytree(installed, copy, symlinks=True)
+    return copy / "bin"
+
+
+def _tool(bin_dir: Path, name: str, args: list[str], data: Path, *, run_as: dict[str, Any], timeout: float) -> None:
+    """Run one of PostgreSQL's programs; its output goes to files, since pg_ctl can hang on a pipe."""
+    with tempfile.TemporaryFile("w+") as out:
+        done = subprocess.run([str(bin_dir / name), "-D", str(data), *args], stdout=out, stderr=subprocess.STDOUT,
+                              timeout=timeout, check=False, **run_as)
+        if done.returncode != 0:
+            out.seek(0)
+            raise subprocess.CalledProcessError(done.returncode, done.args, output=out.read())
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -65,15 +86,17 @@ def postgres_server() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="sync-core-postgres-"))
     data, log = root / "data", root / "server.log"
     run_as = _as_server_user(root)
+    bin_dir = _binaries(Path(ep.__file__).parent / "pginstall", root, run_as)
 
     def stop() -> None:
         if (data / "postmaster.pid").exists():
-            ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data, timeout=60, **run_as)
+            _tool(bin_dir, "pg_ctl", ["-w", "-m", "fast", "stop"], data, run_as=run_as, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
 
     atexit.register(stop)  # should pytest itself crash before the teardown below: no server outlives the tests
     try:
-        ep.initdb(["--auth=trust", "--encoding=UTF8", "--username=postgres", "--no-sync"], pgdata=data, **run_as)
+        _tool(bin_dir, "initdb", ["--auth=trust", "--encoding=UTF8", "--username=postgres", "--no-sync"], data,
+              run_as=run_as, timeout=120)
         with (data / "postgresql.conf").open("a") as conf:
             # Loopback TCP only, no Unix socket; durability does not matter for a throw-away server.
             conf.write("\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
@@ -81,8 +104,8 @@ def postgres_server() -> Iterator[str]:
         for attempt in range(3):  # another process may take the free port between finding it and binding it
             port = _free_port()
             try:
-                ep.pg_ctl(["-w", "-t", "60", "-o", f"-p {port}", "-l", str(log), "start"], pgdata=data, timeout=90,
-                          **run_as)
+                _tool(bin_dir, "pg_ctl", ["-w", "-t", "60", "-o", f"-p {port}", "-l", str(log), "start"], data,
+                      run_as=run_as, timeout=90)
                 break
             except subprocess.CalledProcessError:
                 if attempt == 2:
