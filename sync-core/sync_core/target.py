@@ -58,12 +58,16 @@ class SyncSink(BatchSink):
         target = self.sync_target
         try:
             target.drain_parents_of(self.stream_name)
-            destination = target.destination(self.stream_name)
-            assert destination is not None, self.stream_name
-            target.executor.run(destination, records)
+            self.write(records)
         except RunStopped as stopped:
             target.logger.error("%s", stopped)
             raise SystemExit(str(stopped)) from None
+
+    def write(self, records: list[dict]) -> None:
+        """Hand the batch to the executor, through this stream's Destination."""
+        destination = self.sync_target.destination(self.stream_name)
+        assert destination is not None, self.stream_name
+        self.sync_target.executor.run(destination, records)
 
 
 
@@ -98,7 +102,7 @@ class SyncTarget(SecretSafeConfig, Target):
 
     @cached_property
     def executor(self) -> Executor:
-        self.check_access()
+        self.ensure_access()
         return Executor(
             self.store,
             self.outcomes,
@@ -118,6 +122,11 @@ class SyncTarget(SecretSafeConfig, Target):
 
     def check_access(self) -> None:
         """One cheap read before any write, so wrong credentials stop the run naming the setting to fix."""
+
+    def ensure_access(self) -> None:
+        if not getattr(self, "_access_checked", False):
+            self.check_access()
+            self._access_checked = True
 
     # Wiring.
 

@@ -88,6 +88,7 @@ class TargetInvoiced(SyncTarget):
 
     @cached_property
     def reps(self) -> SalesReps:
+        self.ensure_access()
         return SalesReps(self.api, self.store, self.outcomes, dry_run=self.dry_run, logger=self.logger)
 
     def check_access(self) -> None:
