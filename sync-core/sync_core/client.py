@@ -127,11 +127,12 @@ class ApiClient:
         request = self.session.prepare_request(
             requests.Request(method, self.base_url + path, params=params, json=json, headers=dict(headers or {}))
         )
-        failures = 0
+        failures = limited = 0
 
         def give_up(failure: BaseException) -> bool:
-            nonlocal failures
+            nonlocal failures, limited
             if _rate_limited(failure):
+                limited += 1
                 return False  # waited out (the pace drops meanwhile), never counted against max_retries
             failures += 1
             return failures > self.max_retries
@@ -150,10 +151,10 @@ class ApiClient:
         except _Retry as failure:
             answer = _answer(failure.response)
             status = failure.response.status_code if failure.response is not None else None
-            raise RequestFailed(f"{failure} (gave up after {self.max_retries} retries)", status=status,
+            raise RequestFailed(f"{failure} ({_gave_up(failures, limited)})", status=status,
                                 answer=answer, transient=True) from None
         except requests.RequestException as failure:
-            message = f"{self.rules.describe_failure(request, failure)} (gave up after {self.max_retries} retries)"
+            message = f"{self.rules.describe_failure(request, failure)} ({_gave_up(failures, limited)})"
             raise RequestFailed(message, status=None, answer=None, transient=True) from None
 
     def _send_once(
@@ -190,6 +191,13 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _gave_up(failures: int, limited: int) -> str:
+    text = f"gave up after {max(failures - 1, 0)} retries"
+    if limited:
+        text += f" and {limited} rate-limited waits (up to {RATE_LIMIT_PATIENCE_SECONDS} s in all)"
+    return text
 
 
 def _rate_limited(failure: BaseException | None) -> bool:

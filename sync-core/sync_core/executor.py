@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sync_core.client import RequestFailed
+import sqlalchemy as sa
+
+from sync_core.client import RequestFailed, RunStopped
 from sync_core.outcomes import Outcomes
 from sync_core.planner import Action, Incoming, Live, Plan, Rules, plan
-from sync_core.store import Link, LinkState, LinkStore, RetryKind
+from sync_core.store import Link, LinkState, LinkStore, RetryKind, StoreUnavailable
 from sync_core.values import Canonical, canonical, jsonable
 
 REJECT = "_reject"
@@ -29,6 +31,16 @@ PAGE_SIZE = 100  # records per page of a full list read
 
 class Unprocessable(Exception):
     """A record the destination cannot take as it is (e.g. a reference that can never resolve): a reject."""
+
+
+class Blocked(Exception):
+    """Refused because of a parent's state (a new invoice for an inactive customer): retried when the parent is
+    written again, not before (so a quiet run sends nothing)."""
+
+    def __init__(self, message: str, *, parent: tuple[str, str], answer: Any = None) -> None:
+        super().__init__(message)
+        self.parent = parent  # (entity, source id)
+        self.answer = answer
 
 
 @dataclass(frozen=True)
@@ -83,12 +95,17 @@ class DeleteBudget:
                 return True
             if self.held == 0:
                 self.logger.warning(
-                    "This run reached max_deletes=%d: further deletes are held back (the rest of the run goes on). "
-                    "If so many deletes are intended, raise max_deletes for one run; if not, check the source.",
-                    self.limit,
+                    "This run reached max_deletes=%d: further deletes are held back, not carried out (the rest of "
+                    "the run goes on). If so many deletes are intended, raise max_deletes for one run to at least "
+                    "the number held; if not, check the source system.", self.limit,
                 )
             self.held += 1
             return False
+
+    def room_for(self, count: int) -> bool:
+        """Whether this run may still carry out `count` held deletes, all of them (a cap is a stop, not a pace)."""
+        with self._lock:
+            return self.used + count <= self.limit
 
 
 class MatchIndex:
@@ -97,18 +114,22 @@ class MatchIndex:
     def __init__(self, rules: Sequence[MatchRule], records: Iterable[Live]) -> None:
         self.rules = rules
         self._by_rule: list[dict[Any, dict[str, Live]]] = [{} for _ in rules]
+        self._keys: list[dict[str, Any]] = [{} for _ in rules]  # per rule: record id -> its key, to replace it
         self._lock = threading.Lock()
         for live in records:
             self.add(live)
 
     def add(self, live: Live) -> None:
+        """Add a record, or replace the version held of it."""
         with self._lock:
-            for rule, keyed in zip(self.rules, self._by_rule, strict=True):
-                for bucket in keyed.values():
-                    bucket.pop(live.id, None)
+            for rule, keyed, keys in zip(self.rules, self._by_rule, self._keys, strict=True):
+                old = keys.pop(live.id, None)
+                if old is not None:
+                    keyed[old].pop(live.id, None)
                 key = rule.same(live.values.get(rule.field))
                 if key is not None:
                     keyed.setdefault(key, {})[live.id] = live
+                    keys[live.id] = key
 
     def get(self, rule_index: int, key: Any) -> list[Live]:
         with self._lock:
@@ -136,6 +157,8 @@ class Executor:
         self._index_lock = threading.Lock()
         self._claims: dict[tuple[str, str], str] = {}  # (entity, destination id) -> the source id it was matched to
         self.seen: set[tuple[str, str]] = set()  # (stream, source id) handled in this run
+        self.written: set[str] = set()  # "<entity>:<source id>" written in this run, for the records they blocked
+        self._dry_waiting: dict[str, list[Mapping[str, Any]]] = {}  # a dry run stores nothing: its waiting records
 
     # A batch of one stream.
 
@@ -144,10 +167,12 @@ class Executor:
         for record in latest:
             self.seen.add((destination.stream, _source_id(record)))
         refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(destination.stream)
-                   if r.kind is RetryKind.REJECTED}
+                   if r.kind is RetryKind.REJECTED
+                   or (r.kind is RetryKind.BLOCKED and r.blocked_on not in self.written)}
         unchanged_rejects = [r for r in latest if refused.get(_source_id(r)) == _plain(r)]
         if unchanged_rejects:
-            # Refused before, exactly as it is now: only a new version of the source record can fix it.
+            # Refused before, exactly as it is now: only a new version of the record (or of the parent that
+            # blocked it) can change the answer.
             self.outcomes.count(destination.stream, "rejected", len(unchanged_rejects))
             latest = [r for r in latest if refused.get(_source_id(r)) != _plain(r)]
         if self._worth_an_index(destination, latest):
@@ -164,19 +189,34 @@ class Executor:
 
     def retry_waiting(self, destination: Destination) -> None:
         """At the end of the input: this run's records that waited for a parent the input carried later."""
-        waiting = [r for r in self.store.set_aside_records(destination.stream)
-                   if r.kind is RetryKind.WAITING and (destination.stream, r.source_id) in self.seen]
+        if self.dry_run:
+            waiting = self._dry_waiting.pop(destination.stream, [])
+        else:
+            waiting = [r.record for r in self.store.set_aside_records(destination.stream)
+                       if r.kind is RetryKind.WAITING and (destination.stream, r.source_id) in self.seen]
         if waiting:
             self.logger.info("Retrying %d %s record(s) that waited for their references", len(waiting),
                              destination.stream)
             for _ in waiting:
                 self.outcomes.uncount(destination.stream, "waiting")
-            self.run(destination, [r.record for r in waiting], final=True)
+            self.run(destination, waiting, final=True)
 
     def retry_earlier(self, destination: Destination) -> None:
-        """Records set aside by earlier runs that a retry can fix, unless this run brought a newer version."""
-        again = [r for r in self.store.set_aside_records(destination.stream)
-                 if r.kind.retry_can_fix and (destination.stream, r.source_id) not in self.seen]
+        """Records set aside by earlier runs: those a retry can fix, those whose blocking parent was written in
+        this run, and held deletes when this run's cap has room for all of them; never one this run brought anew."""
+        earlier = [r for r in self.store.set_aside_records(destination.stream)
+                   if (destination.stream, r.source_id) not in self.seen]
+        again = [r for r in earlier if r.kind.retry_can_fix
+                 or (r.kind is RetryKind.BLOCKED and r.blocked_on in self.written)]
+        held = [r for r in earlier if r.kind is RetryKind.HELD]
+        if held and self.budget.room_for(len(held)):
+            again += held
+        elif held:
+            self.logger.warning(
+                "%d %s delete(s) held back by max_deletes=%d are still held: raise max_deletes to at least %d for "
+                "one run to carry them out, or restore the records in the source if they were deleted by mistake",
+                len(held), destination.stream, self.budget.limit, len(held) + self.budget.used,
+            )
         if again:
             self.logger.info("Retrying %d %s record(s) set aside by earlier runs", len(again), destination.stream)
             self.run(destination, [r.record for r in again], final=True)
@@ -213,12 +253,22 @@ class Executor:
             self._sync(destination, record, final=final)
         except RequestFailed as failure:
             kind = RetryKind.TRANSIENT if failure.transient else RetryKind.REJECTED
-            self._set_aside(destination, record, kind, str(failure), failure.answer)
+            reason = str(failure)
+            if not failure.transient:
+                reason += f"; fix the record in {destination.source_side} and it is sent again when it changes"
+            self._set_aside(destination, record, kind, reason, failure.answer)
+        except Blocked as blocked:
+            self._set_aside(destination, record, RetryKind.BLOCKED, str(blocked), blocked.answer,
+                            blocked_on=":".join(blocked.parent))
         except Unprocessable as failure:
             self._set_aside(destination, record, RetryKind.REJECTED, str(failure))
-        except Exception:
+        except (RunStopped, sa.exc.SQLAlchemyError, StoreUnavailable):
+            raise  # no record can succeed without the credentials or the link store: the run stops
+        except Exception as failure:  # a bug, most likely: this record is set aside, the run goes on
             self.logger.exception("Unexpected failure on %s record %s", stream, source_id)
-            raise
+            reason = (f"unexpected error {type(failure).__name__}: {failure} -- please report it with the record; "
+                      "it is retried when the record changes")
+            self._set_aside(destination, record, RetryKind.REJECTED, reason)
 
     def _sync(self, destination: Destination, record: Mapping[str, Any], *, final: bool) -> None:
         source_id = _source_id(record)
@@ -233,7 +283,7 @@ class Executor:
             link = None  # a create that may or may not have happened: found again by the first-link rules
         base = link.base(destination.side) if link is not None else None
         if incoming.deleted and link is None:
-            self._done(destination, source_id, "unchanged")  # only records the sync created or linked are touched
+            self._delete_unlinked(destination, record, incoming)
         elif incoming.waiting_on:
             reason = "waiting for " + ", ".join(incoming.waiting_on) + " to be linked"
             self._set_aside(destination, record, RetryKind.WAITING, reason, count_as="waiting")
@@ -241,13 +291,27 @@ class Executor:
             self._done(destination, source_id, "unchanged")  # the source did not change: no request at all
         elif link is not None:
             live = destination.fetch(str(link.id_on(destination.side)))
-            if live is None:
+            if live is None or destination.rules.vanished(live, base):
                 self._vanished(destination, link, source_id)
             else:
                 self._carry_out(destination, record=record, incoming=incoming, live=live, link=link,
                                 decided=plan(incoming, live, base, destination.rules))
         else:
             self._first_link(destination, record, incoming)
+
+    def _delete_unlinked(self, destination: Destination, record: Mapping[str, Any], incoming: Incoming) -> None:
+        """Only records the sync created or linked are touched: with no link, only one a create of ours may have
+        made before a crash, found by the cross-reference the sync writes, is."""
+        pending = self.store.find(destination.entity, destination.source_side, incoming.source_id)
+        found = []
+        if pending is not None and destination.match_rules:
+            rule = destination.match_rules[0]
+            found = destination.lookup(rule, incoming.source_id) if rule.same(incoming.source_id) else []
+        if len(found) != 1:
+            self._done(destination, incoming.source_id, "unchanged")
+            return
+        self._carry_out(destination, record=record, incoming=incoming, live=found[0], link=pending,
+                        decided=plan(incoming, found[0], None, destination.rules))
 
     def _first_link(self, destination: Destination, record: Mapping[str, Any], incoming: Incoming) -> None:
         """No link yet: exactly one candidate is linked, several are a conflict, none is a create."""
@@ -311,27 +375,31 @@ class Executor:
         if self.dry_run:
             self._show(destination, incoming, live, decided)
             self._count(destination, decided)
+            if decided.action is Action.CREATE:
+                # Nothing is created, but its children are planned as if it were (see LinkStore.imagine).
+                self.store.imagine(destination.entity, destination.source_side, source_id, destination.side)
             return
         if decided.action is Action.CONFLICT:
-            self._audit(destination, incoming, live, decided)
-            self._set_aside(destination, record, RetryKind.REJECTED, decided.reason, count_as="conflicts")
-            if live is not None and (link is None or link.id_on(destination.side) != live.id):
-                # Matched, but not to be edited (a paid invoice): still the same record, so it is linked, in
-                # conflict, and a later delete of the source finds it.
-                ids = {f"{destination.source_side}_id": source_id, f"{destination.side}_id": live.id}
-                self.store.save(destination.entity, customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"],
-                                origin=destination.source_side, state=LinkState.CONFLICT, note=decided.reason)
+            self._conflict(destination, record=record, incoming=incoming, live=live, link=link, decided=decided)
             return
         if decided.action.removes and not self.budget.take():
-            reason = f"held back: this run reached max_deletes ({self.budget.limit})"
-            self._set_aside(destination, record, RetryKind.TRANSIENT, reason, count_as="skipped")
+            reason = (f"held back: this run reached max_deletes ({self.budget.limit}); carried out by a run whose "
+                      "max_deletes has room for every delete held")
+            self._set_aside(destination, record, RetryKind.HELD, reason, count_as="skipped")
             return
         key = None
         if decided.action is Action.CREATE:
             pending = self.store.pending(destination.entity, destination.source_side, source_id,
                                          origin=destination.source_side)
             key = pending.idempotency_key
-        after = destination.carry_out(decided, incoming, live, key) if decided.action.writes else live
+        try:
+            after = destination.carry_out(decided, incoming, live, key) if decided.action.writes else live
+        except (RequestFailed, Blocked) as failure:
+            if key is not None and not getattr(failure, "transient", False):
+                # A refused create made nothing: the next attempt needs a key of its own, or it would only be
+                # answered the refusal again (Invoiced replays a key's first answer for 24 h).
+                self.store.clear_key(destination.entity, destination.source_side, source_id)
+            raise
         index = self._indexes.get(stream)
         if index is not None and after is not None and after is not live:
             index.add(after)
@@ -345,6 +413,29 @@ class Executor:
                 self._save_link(destination, source_id, after, state, decided.base)
         self._count(destination, decided)
         self.store.resolved(stream, source_id)
+        if decided.action.writes:
+            self.written.add(f"{destination.entity}:{source_id}")
+
+    def _conflict(
+        self,
+        destination: Destination,
+        *,
+        record: Mapping[str, Any],
+        incoming: Incoming,
+        live: Live | None,
+        link: Link | None,
+        decided: Plan,
+    ) -> None:
+        """Nothing is written; the record is set aside with the reason, and linked if it was matched."""
+        source_id = incoming.source_id
+        self._audit(destination, incoming, live, decided)
+        self._set_aside(destination, record, RetryKind.REJECTED, decided.reason, count_as="conflicts")
+        if live is not None and (link is None or link.id_on(destination.side) != live.id):
+            # Matched, but not to be edited (a paid invoice): still the same record, so it is linked, in
+            # conflict, and a later delete of the source finds it.
+            ids = {f"{destination.source_side}_id": source_id, f"{destination.side}_id": live.id}
+            self.store.save(destination.entity, customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"],
+                            origin=destination.source_side, state=LinkState.CONFLICT, note=decided.reason)
 
     def _save_link(self, destination: Destination, source_id: str, live: Live, state: LinkState,
                    base: Mapping[str, Any]) -> None:
@@ -391,15 +482,18 @@ class Executor:
         answer: Any = None,
         *,
         count_as: str = "rejected",
+        blocked_on: str | None = None,
     ) -> None:
         stream, source_id = destination.stream, _source_id(record)
         self.outcomes.count(stream, count_as)
         if kind is not RetryKind.WAITING:
             self.logger.warning("%s %s set aside (%s): %s", stream, source_id, kind.value, reason)
         if self.dry_run:
+            if kind is RetryKind.WAITING:
+                self._dry_waiting.setdefault(stream, []).append(record)
             self.outcomes.show_plan({"stream": stream, "source_id": source_id, "action": kind.value, "reason": reason})
             return
-        self.store.set_aside(stream, source_id, kind, reason, record)
+        self.store.set_aside(stream, source_id, kind, reason, record, blocked_on=blocked_on)
         if kind is not RetryKind.WAITING:
             self.outcomes.reject(stream, source_id, record, reason, answer)
 
@@ -454,8 +548,3 @@ def _latest_per_source(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str
     for record in records:
         latest[_source_id(record)] = record
     return list(latest.values())
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

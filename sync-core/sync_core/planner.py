@@ -87,7 +87,7 @@ def _always_create(_incoming: Incoming) -> str | None:
 
 @dataclass(frozen=True)
 class Rules:
-    """What one flow's destination allows, declared per system (see target-invoiced's flows.py)."""
+    """What one flow's destination allows, declared per system (see target-invoiced's destinations.py)."""
 
     fields: Mapping[str, FieldRule] = field(default_factory=dict)
     # Fields that name the record: they match it and may be sent on create, but are never compared or updated.
@@ -97,7 +97,12 @@ class Rules:
     transitions: Mapping[str, Mapping[Any, Action]] = field(default_factory=dict)
     # Field values that mean the source cancelled the record ({"voided": True}): carried out as `on_delete` says.
     cancelled_by: Mapping[str, Any] = field(default_factory=dict)
+    # Fields the destination keeps as they were created: {"customer": "why"}. A change is a conflict.
+    fixed: Mapping[str, str] = field(default_factory=dict)
     locked: Callable[[Live], str | None] = _never  # why the live record may not be edited, or None
+    # Whether the live record counts as deleted in the destination although it can still be read (an archived
+    # item whose base says it was live): the delete travels the other way instead of an edit reviving it.
+    vanished: Callable[[Live, Mapping[str, Any] | None], bool] = lambda _live, _base: False
     on_delete: Callable[[Live], tuple[Action, str]] = _remove  # what a source delete does to the live record
     skip_create: Callable[[Incoming], str | None] = _always_create  # why not to create it, or None
 
@@ -157,7 +162,7 @@ def plan(  # noqa: PLR0911 -- one return per kind of plan: the function reads as
         return Plan(action, (), clashes, reason=reason, base=kept)
     if transition is None and not changes:
         return Plan(Action.NOOP, clashes=clashes, base=merged)
-    locked = rules.locked(live)
+    locked = rules.locked(live) or _fixed(changes, rules)
     if locked is not None:
         return Plan(Action.CONFLICT, changes, clashes, reason=locked, base=dict(base or {}))
     if transition is not None:
@@ -231,6 +236,11 @@ def _clash(name: str, ours: Any, theirs: Any, ours_at: datetime | None, theirs_a
 
 def _when(moment: datetime | None) -> str:
     return "unknown" if moment is None else moment.isoformat()
+
+
+def _fixed(changes: tuple[Change, ...], rules: Rules) -> str | None:
+    reasons = [f"{c.field}: {rules.fixed[c.field]}" for c in changes if c.field in rules.fixed]
+    return "; ".join(reasons) if reasons else None
 
 
 def _transition(changes: tuple[Change, ...], rules: Rules) -> Action | None:

@@ -44,10 +44,13 @@ class RetryKind(str, Enum):
     TRANSIENT = "transient"  # the system did not answer well, even after the retries
     QUARANTINED = "quarantined"  # several candidates matched
     REJECTED = "rejected"  # needs a new version of the source record (bad value, refused by the system)
+    BLOCKED = "blocked"  # refused because of a parent's state (an inactive customer): retried when it is written
+    HELD = "held"  # a delete over the run's max_deletes: carried out only by a run whose cap has room for all
 
     @property
     def retry_can_fix(self) -> bool:
-        return self is not RetryKind.REJECTED
+        """Retried on every run; the others wait for their own trigger (a new version, the parent, the cap)."""
+        return self in (RetryKind.WAITING, RetryKind.TRANSIENT, RetryKind.QUARANTINED)
 
 
 metadata_obj = sa.MetaData()
@@ -84,6 +87,7 @@ retries = sa.Table(
     sa.Column("source_id", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("blocked_on", sa.String(250)),  # "<entity>:<source id>" of the parent a BLOCKED record waits for
     sa.Column("record", sa.Text, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
@@ -103,6 +107,16 @@ audit = sa.Table(
     sa.Column("action", sa.String(20), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
 )
+
+
+class StoreUnavailable(RuntimeError):
+    """The link store cannot be opened: which one (never its password), why, and the setting to check."""
+
+    def __init__(self, url: str, failure: BaseException) -> None:
+        where = sa.make_url(url).render_as_string(hide_password=True)
+        cause = str(getattr(failure, "orig", failure)).strip().splitlines()[0]
+        super().__init__(f"could not open the link store at {where}: {cause} -- check link_store_url, and that the "
+                         "database is reachable")
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,7 @@ class Retry:
     reason: str
     record: dict[str, Any]
     attempts: int
+    blocked_on: str | None = None
 
 
 def default_url() -> str:
@@ -162,8 +177,8 @@ class LinkStore:
         self._known: dict[tuple[str, str, str], Link | None] = {}  # (entity, side, id) -> link, or None: none
         self._known_lock = threading.Lock()
         self._writes = 0  # a read that raced with a write does not fill the cache with what it read
-        self._aside: set[tuple[str, str]] | None = None  # (stream, source id) of the records set aside
         self._upgrade()
+        self._aside = self._set_aside_keys_in_store()  # (stream, source id) of the records set aside
 
     def close(self) -> None:
         self.engine.dispose()
@@ -176,6 +191,9 @@ class LinkStore:
                 with self._write_lock, self.engine.begin() as db:
                     self._upgrade_in(db)
                 return
+            except sa.exc.OperationalError as failure:
+                if attempt == 2 or "exists" not in str(failure).lower():
+                    raise StoreUnavailable(self.url, failure) from None
             except sa.exc.DatabaseError:
                 # Another plugin created the tables or the version row between our check and our write (both
                 # directions' first runs at once): the next attempt finds them.
@@ -224,6 +242,14 @@ class LinkStore:
                 self._known[key] = found
         return found
 
+    def imagine(self, entity: str, side: str, record_id: str, other_side: str) -> None:
+        """A dry run's planned create, as a link in memory only, so the records that reference it plan as they
+        would after a real run (their reference shows as `new:<id>`) instead of waiting."""
+        ids = {f"{side}_id": str(record_id), f"{other_side}_id": f"new:{record_id}"}
+        link = Link(entity, ids.get("customcrm_id"), ids.get("invoiced_id"), side, LinkState.LINKED)
+        with self._known_lock:
+            self._known[(entity, side, str(record_id))] = link
+
     def _forget_cached(self, entity: str, *ids: tuple[str, str | None]) -> None:
         with self._known_lock:
             self._writes += 1
@@ -266,6 +292,12 @@ class LinkStore:
         found = self.find(entity, side, record_id)
         assert found is not None
         return found
+
+    def clear_key(self, entity: str, side: str, record_id: str) -> None:
+        """After a refused create: the pending link's next create gets a new idempotency key."""
+        with self._writing() as db:
+            db.execute(self._where(entity, side, record_id, links.update()).values(idempotency_key=None))
+        self._forget_cached(entity, (side, record_id))
 
     def save(
         self,
@@ -336,15 +368,26 @@ class LinkStore:
 
     # Records set aside: waiting, transient failures, quarantined, rejected.
 
-    def set_aside(self, stream: str, source_id: str, kind: RetryKind, reason: str, record: Mapping[str, Any]) -> None:
-        self._set_aside_keys().add((stream, source_id))
+    def set_aside(
+        self,
+        stream: str,
+        source_id: str,
+        kind: RetryKind,
+        reason: str,
+        record: Mapping[str, Any],
+        *,
+        blocked_on: str | None = None,
+    ) -> None:
+        with self._known_lock:
+            self._aside.add((stream, source_id))
         now = _now()
         with self._writing() as db:
             query = sa.select(retries.c.pk, retries.c.attempts).where(
                 retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
             )
             row = db.execute(query).first()
-            values = {"kind": kind.value, "reason": reason, "record": _dump(record), "last_seen": now}
+            values = {"kind": kind.value, "reason": reason, "record": _dump(record), "last_seen": now,
+                      "blocked_on": blocked_on}
             if row is None:
                 db.execute(retries.insert().values(
                     namespace=self.namespace, stream=stream, source_id=source_id, attempts=1, first_seen=now,
@@ -354,21 +397,19 @@ class LinkStore:
                 db.execute(retries.update().where(retries.c.pk == row.pk).values(attempts=row.attempts + 1, **values))
 
     def resolved(self, stream: str, source_id: str) -> None:
-        aside = self._set_aside_keys()
-        if (stream, source_id) not in aside:
-            return  # nothing to clear: most records are never set aside
-        aside.discard((stream, source_id))
+        with self._known_lock:
+            if (stream, source_id) not in self._aside:
+                return  # nothing to clear: most records are never set aside
+            self._aside.discard((stream, source_id))
         with self._writing() as db:
             db.execute(retries.delete().where(
                 retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
             ))
 
-    def _set_aside_keys(self) -> set[tuple[str, str]]:
-        if self._aside is None:
-            query = sa.select(retries.c.stream, retries.c.source_id).where(retries.c.namespace == self.namespace)
-            with self.engine.connect() as db:
-                self._aside = {(row.stream, row.source_id) for row in db.execute(query)}
-        return self._aside
+    def _set_aside_keys_in_store(self) -> set[tuple[str, str]]:
+        query = sa.select(retries.c.stream, retries.c.source_id).where(retries.c.namespace == self.namespace)
+        with self.engine.connect() as db:
+            return {(row.stream, row.source_id) for row in db.execute(query)}
 
     def set_aside_records(self, stream: str | None = None) -> list[Retry]:
         query = sa.select(retries).where(retries.c.namespace == self.namespace).order_by(retries.c.pk)
@@ -378,7 +419,7 @@ class LinkStore:
             rows = db.execute(query).mappings().all()
         return [
             Retry(row["stream"], row["source_id"], RetryKind(row["kind"]), row["reason"], _load(row["record"]) or {},
-                  row["attempts"])
+                  row["attempts"], row["blocked_on"])
             for row in rows
         ]
 
@@ -426,7 +467,12 @@ def _engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as missing:
+        msg = (f"link_store_url names a {parsed.get_backend_name()} database, but its driver ({missing.name}) is not "
+               "installed: install the plugins with the extra, e.g. sync-core[postgres]")
+        raise RuntimeError(msg) from None
 
 
 def _link(row: Mapping[str, Any]) -> Link:

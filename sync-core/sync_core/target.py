@@ -120,6 +120,9 @@ class SyncTarget(SecretSafeConfig, Target):
         """The stream's destination, or None for a stream its own sink handles."""
         raise NotImplementedError
 
+    def retry_outside_destinations(self) -> None:
+        """Earlier runs' set-aside records of streams that have a sink of their own instead of a Destination."""
+
     def check_access(self) -> None:
         """One cheap read before any write, so wrong credentials stop the run naming the setting to fix."""
 
@@ -159,6 +162,7 @@ class SyncTarget(SecretSafeConfig, Target):
                 destinations = [d for d in map(self.destination, self.stream_order) if d is not None]
                 for destination in destinations:
                     self.executor.retry_waiting(destination)
+                self.retry_outside_destinations()
                 for destination in destinations:
                     self.executor.retry_earlier(destination)
         except RunStopped as stopped:

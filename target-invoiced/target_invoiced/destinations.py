@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from customcrm_invoiced_mapper.engine import map_record
 from customcrm_invoiced_mapper.spec import Flow
 from sync_core.client import RequestFailed
-from sync_core.executor import SOURCE, MatchRule, Unprocessable
+from sync_core.executor import SOURCE, Blocked, MatchRule, Unprocessable
 from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
-from sync_core.store import LinkStore
+from sync_core.store import LinkState, LinkStore
 from sync_core.times import parse_instant
 from sync_core.values import casefolded, flatten, unflatten
 
@@ -27,6 +28,11 @@ from target_invoiced.api import InvoicedApi
 CROSS_REFERENCE = MatchRule("metadata.customcrm_id")
 CASE_BLIND = FieldRule(same=casefolded)
 FLAG = FieldRule(same=bool)  # an absent flag is a false one
+
+
+@dataclass(frozen=True)
+class InvoiceIncoming(Incoming):
+    customer_source: str | None = None  # the Customcrm customer, for an invoice its state refuses
 
 
 class InvoicedDestination:
@@ -162,6 +168,8 @@ class ItemsDestination(InvoicedDestination):
             else (Action.ARCHIVE, "deleted or made inactive in Customcrm")
         ),
         skip_create=lambda incoming: "an inactive product is not created" if incoming.values.get("archived") else None,
+        # Archived in Invoiced while the sync last left it live: deleted there, not to be revived by an edit.
+        vanished=lambda live, base: bool(live.record.get("archived")) and not (base or {}).get("archived"),
     )
     match_rules = (CROSS_REFERENCE, MatchRule("id", same=casefolded))  # item ids ignore case in Invoiced
     chooses_id = True
@@ -191,13 +199,18 @@ class ItemsDestination(InvoicedDestination):
             self.api.delete(path)
             return self.live({**live.record, "archived": True})
         # RECREATE: Invoiced keeps price, currency and tax flag fixed on an item, and allows its id again once
-        # the item is archived. An archived item stays archived: archiving it again finds nothing to do.
+        # the item is archived. An archived item stays archived: archiving it again finds nothing to do. The new
+        # item is the live one with the plan's changes: what Invoiced changed alone, and other tools' metadata, stay.
         if not live.record.get("archived"):
             self.api.delete(path)
-        values = {**incoming.values, "id": live.id, "archived": None}
-        digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in values.items())).encode()).hexdigest()
-        key = f"recreate-{digest[:40]}"  # the same values send the same key, so a lost answer is replayed
-        return self.live({**self.api.create(self.path, self.body(values, None), key), "archived": False})
+        kept = {name: live.record.get(name) for name in ITEM_FIELDS if live.record.get(name) is not None}
+        values = {**flatten(kept), **plan.updates, "id": live.id, "archived": None}
+        # The archived version's time names this attempt: a lost answer replays it, a later change (even back to
+        # the same values) is a new one.
+        digest = hashlib.sha256(f"{live.id}|{live.record.get('updated_at')}|{sorted(map(str, values.items()))}"
+                                .encode()).hexdigest()
+        created = self.api.create(self.path, self.body(values, None), f"recreate-{digest[:40]}")
+        return self.live({**created, "archived": False})
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
         after = super().carry_out(plan, incoming, live, idempotency_key)
@@ -211,8 +224,21 @@ class ItemsDestination(InvoicedDestination):
         return body
 
 
+# What an item is made of (all an item's writable fields), for creating it again as it was.
+ITEM_FIELDS = ("name", "currency", "unit_cost", "description", "type", "taxable", "discountable",
+               "avalara_tax_code", "avalara_location_code", "gl_account", "metadata")
 LOCKED_STATUSES = ("paid", "voided")
 LINE_FIELDS = ("catalog_item", "name", "quantity", "unit_cost")
+
+
+def locked_invoice(record: Mapping[str, Any]) -> str | None:
+    """Why Invoiced refuses to edit this invoice, or None."""
+    status = record.get("status")
+    if status in LOCKED_STATUSES or record.get("closed"):
+        state = status if status in LOCKED_STATUSES else "closed"
+        return (f"invoice {record.get('number')} is {state} in Invoiced, which refuses edits to paid, closed or "
+                "voided invoices; change it in Invoiced (or issue a credit note) if the order really changed")
+    return None
 
 
 class InvoicesDestination(InvoicedDestination):
@@ -223,16 +249,7 @@ class InvoicesDestination(InvoicedDestination):
 
     @staticmethod
     def _locked(live: Live) -> str | None:
-        return InvoicesDestination._locked_record(live.record)
-
-    @staticmethod
-    def _locked_record(record: Mapping[str, Any]) -> str | None:
-        status = record.get("status")
-        if status in LOCKED_STATUSES or record.get("closed"):
-            state = status if status in LOCKED_STATUSES else "closed"
-            return (f"invoice {record.get('number')} is {state} in Invoiced, which refuses edits to paid, closed or "
-                    "voided invoices; change it in Invoiced (or issue a credit note) if the order really changed")
-        return None
+        return locked_invoice(live.record)
 
     @staticmethod
     def _on_delete(live: Live) -> tuple[Action, str]:
@@ -249,6 +266,8 @@ class InvoicesDestination(InvoicedDestination):
     rules = Rules(
         fields={"currency": CASE_BLIND, "number": CASE_BLIND, "metadata.sales_rep_email": CASE_BLIND,
                 "voided": FLAG, "draft": FLAG},
+        fixed={"customer": "Invoiced keeps an invoice's customer as it was created (a PATCH ignores it): void the "
+                           "invoice in Invoiced and create the order again under its new customer"},
         cancelled_by={"voided": True},  # a cancelled order: deleted, voided or left alone as a delete would be
         locked=_locked,
         on_delete=_on_delete,
@@ -264,6 +283,7 @@ class InvoicesDestination(InvoicedDestination):
         customer = values.get("customer")
         if isinstance(customer, Mapping):
             values["customer"] = self._linked("customer", customer["customcrm_id"], waiting)
+        customer_source = customer["customcrm_id"] if isinstance(customer, Mapping) else None
         lines = []
         for given in values.get("items") or []:
             line = dict(given)
@@ -282,18 +302,21 @@ class InvoicesDestination(InvoicedDestination):
             elif not final:
                 # The input may carry the user later (tap-customcrm sends users last): wait for it, this run only.
                 waiting.append(f"sales rep {rep_id}")
-        return Incoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting))
+        return InvoiceIncoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting),
+                               customer_source=customer_source)
 
     def _linked(self, entity: str, customcrm_id: str, waiting: list[str]) -> Any:
         link = self.store.find(entity, "customcrm", str(customcrm_id))
-        if link is None or link.invoiced_id is None or link.state.value == "pending":
+        if link is None or link.invoiced_id is None or link.state is LinkState.PENDING:
             waiting.append(f"{entity} {customcrm_id}")
             return None
-        if link.state.value == "tombstoned":
-            msg = (f"{entity} {customcrm_id} is deleted (its Invoiced record {link.invoiced_id} is inactive or "
-                   "archived): restore it in Customcrm, or take it off the order")
+        if link.state is LinkState.TOMBSTONED:
+            where = "in Invoiced" if link.note and "invoiced" in link.note.lower() else "in Customcrm"
+            msg = (f"{entity} {customcrm_id} was deleted {where} (Invoiced record {link.invoiced_id}): restore it, "
+                   "or take it off the order")
             raise Unprocessable(msg)
-        return int(link.invoiced_id) if entity == "customer" else link.invoiced_id
+        # Customer ids are numbers in Invoiced; a dry run's planned create shows as new:<id>.
+        return int(link.invoiced_id) if entity == "customer" and link.invoiced_id.isdigit() else link.invoiced_id
 
     def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
         values = flatten(found)
@@ -307,7 +330,16 @@ class InvoicesDestination(InvoicedDestination):
         if plan.action is Action.DELETE and live is not None:
             self.api.delete(f"{self.path}/{live.id}")
             return Live(live.id, live.values, live.updated_at, {**live.record, "deleted": True})
-        return super().carry_out(plan, incoming, live, idempotency_key)
+        try:
+            return super().carry_out(plan, incoming, live, idempotency_key)
+        except RequestFailed as failure:
+            answer = failure.answer if isinstance(failure.answer, Mapping) else {}
+            if failure.status != 400 or answer.get("param") != "customer" or incoming.customer_source is None:
+                raise
+            # The customer's state refuses it (inactive): tried again once the customer is written.
+            msg = (f"{failure}; it is sent again once customer {incoming.customer_source} is written, e.g. when it "
+                   "is made active in Customcrm")
+            raise Blocked(msg, parent=("customer", incoming.customer_source), answer=failure.answer) from None
 
     def _void(self, live: Live) -> Live:
         try:
@@ -331,18 +363,20 @@ class InvoicesDestination(InvoicedDestination):
     @staticmethod
     def _lines(lines: list[Mapping[str, Any]], live: Live | None) -> list[dict[str, Any]]:
         """The whole list, as Invoiced replaces it; a line keeps its Invoiced id through its Customcrm line id."""
-        ids = {}
-        for existing in (live.record.get("items") or []) if live is not None else []:
-            line_id = (existing.get("metadata") or {}).get("customcrm_id")
+        existing = {}
+        for item in (live.record.get("items") or []) if live is not None else []:
+            line_id = (item.get("metadata") or {}).get("customcrm_id")
             if line_id:
-                ids[line_id] = existing["id"]
+                existing[line_id] = item
         sent = []
         for line in lines:
             body = {name: line.get(name) for name in LINE_FIELDS if line.get(name) is not None}
-            body["metadata"] = dict(line.get("metadata") or {})
-            line_id = body["metadata"].get("customcrm_id")
-            if line_id in ids:
-                body["id"] = ids[line_id]
+            metadata = dict(line.get("metadata") or {})
+            kept = existing.get(metadata.get("customcrm_id"))
+            if kept is not None:
+                body["id"] = kept["id"]
+                metadata = {**(kept.get("metadata") or {}), **metadata}  # a line's other metadata keys stay
+            body["metadata"] = metadata
             sent.append(body)
         return sent
 

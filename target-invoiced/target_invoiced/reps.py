@@ -16,7 +16,7 @@ from sync_core.store import LinkState, LinkStore, RetryKind
 from sync_core.values import canonical, flatten
 
 from target_invoiced.api import InvoicedApi
-from target_invoiced.destinations import InvoicesDestination
+from target_invoiced.destinations import locked_invoice
 
 STREAM = "sales_reps"
 REP_FIELDS = ("metadata.sales_rep_name", "metadata.sales_rep_email")
@@ -26,9 +26,11 @@ class SalesReps:
     def __init__(self, api: InvoicedApi, store: LinkStore, outcomes: Outcomes, *, dry_run: bool,
                  logger: logging.Logger) -> None:
         self.api, self.store, self.outcomes, self.dry_run, self.logger = api, store, outcomes, dry_run, logger
+        self.seen: set[str] = set()  # user ids handled in this run
 
     def run(self, records: Sequence[Mapping[str, Any]]) -> None:
         for record in records:
+            self.seen.add(str(record[SOURCE]["id"]))
             self._one(record)
         if not self.dry_run:
             self.store.record_audit(self.outcomes.take_audit())
@@ -53,16 +55,33 @@ class SalesReps:
         if known is not None and all(canonical(known.get(k)) == canonical(v) for k, v in rep.items()):
             self.outcomes.count(STREAM, "unchanged")
             return
-        written = self._update_invoices(user_id, rep)
+        written, failed = self._update_invoices(user_id, rep)
+        if failed:
+            # Not stored as agreed: the rep is tried again on the next run, with the invoices that missed it.
+            reason = f"{failed} of the rep's invoices were not updated: {failed[0]}"
+            self.outcomes.count(STREAM, "rejected")
+            if not self.dry_run:
+                self.store.set_aside(STREAM, user_id, RetryKind.TRANSIENT, reason, record)
+                self.outcomes.reject(STREAM, user_id, record, reason)
+            return
         if not self.dry_run:
             self.store.save("user", customcrm_id=user_id, invoiced_id=None, origin="customcrm",
                             state=LinkState.LINKED, bases={"invoiced": rep})
+            self.store.resolved(STREAM, user_id)
         self.outcomes.count(STREAM, "created" if known is None else "updated")
         if written:
             self.logger.info("Sales rep %s: updated on %d invoice(s)", user_id, written)
 
-    def _update_invoices(self, user_id: str, rep: Mapping[str, Any]) -> int:
-        written = 0
+    def retry_earlier(self) -> None:
+        """Reps whose invoices were not all updated by an earlier run."""
+        again = [r.record for r in self.store.set_aside_records(STREAM)
+                 if r.kind is RetryKind.TRANSIENT and r.source_id not in self.seen]
+        if again:
+            self.logger.info("Retrying %d sales rep(s) whose invoices were not all updated", len(again))
+            self.run(again)
+
+    def _update_invoices(self, user_id: str, rep: Mapping[str, Any]) -> tuple[int, list[str]]:
+        written, failed = 0, []
         for invoice in list(self.api.list("/invoices", {"metadata[sales_rep_id]": user_id})):
             metadata = invoice.get("metadata") or {}
             if all(canonical(metadata.get(k.removeprefix("metadata."))) == canonical(v) for k, v in rep.items()):
@@ -74,14 +93,15 @@ class SalesReps:
             if self.dry_run:
                 self.outcomes.show_plan(entry)
                 continue
-            if InvoicesDestination._locked_record(invoice) is not None:
+            if locked_invoice(invoice) is not None:
                 continue  # a paid, closed or voided invoice keeps the rep it was issued with
             merged = {**metadata, **{k.removeprefix("metadata."): v for k, v in rep.items() if v is not None}}
             try:
                 self.api.update(f"/invoices/{invoice['id']}", {"metadata": merged})
             except RequestFailed as failure:
                 self.logger.warning("Sales rep %s: invoice %s not updated: %s", user_id, invoice["id"], failure)
+                failed.append(f"invoice {invoice['id']}: {failure}")
                 continue
             self.outcomes.audit(entry)
             written += 1
-        return written
+        return written, failed

@@ -91,6 +91,9 @@ class TargetInvoiced(SyncTarget):
         self.ensure_access()
         return SalesReps(self.api, self.store, self.outcomes, dry_run=self.dry_run, logger=self.logger)
 
+    def retry_outside_destinations(self) -> None:
+        self.reps.retry_earlier()
+
     def check_access(self) -> None:
         self.api.client.request("GET", "/customers", params={"per_page": 1})
 

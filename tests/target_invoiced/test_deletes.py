@@ -102,3 +102,35 @@ def test_a_cancelled_order_with_a_draft_invoice_deletes_the_draft(systems: Syste
     run = systems.sync()
     assert systems.linked("/invoices", order["id"]) == []
     assert run.writes == [("DELETE", f"/invoices/{draft['id']}")]
+
+
+def test_held_deletes_stay_held_until_a_run_has_room_for_all_of_them(systems: Systems) -> None:
+    products = [systems.crm("POST", "/products", json={"sku": f"HOLD-{n}", "name": f"Held {n}",
+                                                       "unit_price": "1.00", "currency": "NOK"}) for n in range(3)]
+    systems.sync()
+    for product in products:
+        systems.crm("DELETE", f"/products/{product['id']}")
+
+    systems.sync(max_deletes=1)
+    still = systems.sync(max_deletes=1)  # a cap is a stop, not a pace: nothing more goes
+
+    assert still.writes == []
+    assert "still held" in still.log
+    assert sum(1 for p in products if systems.linked("/items", p["id"])) == 2
+    systems.sync(max_deletes=2)
+    assert all(systems.linked("/items", p["id"]) == [] for p in products)
+
+
+def test_an_item_archived_in_invoiced_is_not_revived_by_an_edit_in_customcrm(systems: Systems) -> None:
+    product = systems.crm("POST", "/products", json={"sku": "GONE-1", "name": "Gone", "unit_price": "3.00",
+                                                     "currency": "NOK"})
+    systems.sync()
+    (item,) = systems.linked("/items", product["id"])
+    systems.inv("DELETE", f"/items/{item['id']}")  # Invoiced's delete archives
+    systems.crm("PATCH", f"/products/{product['id']}", json={"name": "Gone, renamed", "unit_price": "4.00"})
+
+    run = systems.sync()
+
+    assert run.writes == []
+    assert systems.linked("/items", product["id"]) == []
+    assert run.count("items", "skipped") == 1

@@ -141,3 +141,57 @@ def test_an_edited_order_line_sends_the_lines_whole_and_keeps_their_invoiced_ids
     for item in after["items"][: len(kept)]:
         assert kept[item["metadata"]["customcrm_id"]] == item["id"]  # the same Invoiced line, not a new one
     assert systems.sync().writes == []
+
+
+def test_price_changes_back_and_forth_keep_the_item_live_and_keep_invoiceds_own_edits(systems: Systems) -> None:
+    product = [p for p in systems.crm_all("products") if p["active"]][1]
+    (item,) = systems.linked("/items", product["id"])
+    systems.inv("PATCH", f"/items/{item['id']}", json={
+        "description": "Edited in Invoiced", "metadata": {**item["metadata"], "other_tool": "keep me"}})
+    original = product["unit_price"]
+    for price in ("11.00", original, "11.00"):  # the third change has the values of the first
+        systems.crm("PATCH", f"/products/{product['id']}", json={"unit_price": price})
+        systems.sync()
+
+    (after,) = systems.linked("/items", product["id"])
+    assert str(after["unit_cost"]) in ("11", "11.0", "11.00")
+    assert after["description"] == "Edited in Invoiced"
+    assert after["metadata"]["other_tool"] == "keep me"
+    assert len(systems.inv_all("/items", archived=1, **{"filter[id]": item["id"]})) >= 3
+
+
+def test_moving_an_order_to_another_customer_is_a_conflict_not_a_silent_no_op(systems: Systems) -> None:
+    order = next(o for o in systems.crm_all("orders") if systems.linked("/invoices", o["id"])
+                 and systems.linked("/invoices", o["id"])[0]["status"] not in ("paid", "voided")
+                 and not systems.linked("/invoices", o["id"])[0]["closed"])
+    other = next(c for c in systems.crm_all("customers") if c["id"] != order["customer_id"]
+                 and c["status"] == "active" and systems.linked("/customers", c["id"]))
+    systems.crm("PATCH", f"/orders/{order['id']}", json={"customer_id": other["id"]})
+
+    run = systems.sync()
+
+    assert run.writes == []
+    assert run.count("invoices", "conflicts") == 1
+    (reject,) = [r for r in systems.rejects() if r["source_id"] == order["id"] and "customer" in r["reason"]]
+    assert "void the invoice" in reject["reason"]
+
+
+def test_an_invoice_lines_other_metadata_survives_a_line_edit(systems: Systems) -> None:
+    order = next(o for o in systems.crm_all("orders") if systems.linked("/invoices", o["id"])
+                 and systems.linked("/invoices", o["id"])[0]["status"] not in ("paid", "voided")
+                 and not systems.linked("/invoices", o["id"])[0]["closed"]
+                 and o["customer_id"] in {c["id"] for c in systems.crm_all("customers") if c["status"] == "active"})
+    (invoice,) = systems.linked("/invoices", order["id"])
+    items = [{"id": i["id"], "name": i["name"], "quantity": i["quantity"], "unit_cost": i["unit_cost"],
+              "catalog_item": i["catalog_item"], "metadata": {**i["metadata"], "other_tool": f"line {n}"}}
+             for n, i in enumerate(invoice["items"])]
+    systems.inv("PATCH", f"/invoices/{invoice['id']}", json={"items": items})
+    lines = [{k: line[k] for k in ("id", "product_id", "description", "quantity", "unit_price")}
+             for line in order["lines"]]
+    lines[0]["quantity"] = "9.000"
+    systems.crm("PATCH", f"/orders/{order['id']}", json={"lines": lines})
+
+    systems.sync()
+
+    after = systems.inv("GET", f"/invoices/{invoice['id']}")
+    assert [i["metadata"].get("other_tool") for i in after["items"]] == [f"line {n}" for n in range(len(items))]

@@ -119,3 +119,38 @@ def test_no_secret_in_any_log_state_rejects_audit_summary_or_store(systems: Syst
         for secret in (INVOICED_KEY, CUSTOMCRM_TOKEN):
             assert secret not in text, name
     assert json.loads(texts["summary.json"])["total"]["created"] == 0
+
+
+def test_a_reactivated_customer_brings_the_orders_invoiced_refused(systems: Systems) -> None:
+    customer = next(c for c in systems.crm_all("customers") if c["status"] == "inactive")
+    refused = [r for r in systems.rejects() if r["stream"] == "invoices" and "inactive" in r["reason"]
+               and r["record"]["customer"]["customcrm_id"] == customer["id"]]
+    assert refused  # the first sync met them: Invoiced takes no new invoice for an inactive customer
+    assert "once customer" in refused[0]["reason"]
+
+    systems.crm("PATCH", f"/customers/{customer['id']}", json={"status": "active"})
+    run = systems.sync()
+
+    for reject in refused:
+        assert len(systems.linked("/invoices", reject["source_id"])) == 1
+    assert run.count("invoices", "created") == len({r["source_id"] for r in refused})
+    assert systems.sync().writes == []
+
+
+def test_a_dry_run_plans_new_children_under_new_parents_instead_of_waiting(systems: Systems) -> None:
+    customer = systems.crm("POST", "/customers", json={"name": "Dry Parent AS", "org_number": "NO-DRY-1",
+                                                       "currency": "NOK"})
+    user = systems.crm_all("users")[0]
+    order = systems.crm("POST", "/orders", json={
+        "order_number": "SO-DRY-1", "customer_id": customer["id"], "owner_user_id": user["id"],
+        "order_date": "2026-11-03", "currency": "NOK", "status": "confirmed",
+        "lines": [{"description": "Consulting", "quantity": "3", "unit_price": "100.00"}]})
+
+    dry = systems.sync(dry_run=True)
+
+    assert dry.writes == []
+    planned = {p["source_id"]: p for p in dry.plan}
+    assert planned[customer["id"]]["action"] == "create"
+    assert planned[order["id"]]["action"] == "create"
+    assert planned[order["id"]]["fields"]["customer"]["new"] == f"new:{customer['id']}"
+    assert dry.count("invoices", "waiting") == 0
