@@ -280,19 +280,16 @@ class InvoicesDestination(InvoicedDestination):
             return incoming
         values = dict(incoming.values)
         waiting: list[str] = []
+        # References stay as the mapper names them ({"customcrm_id": ...}) and are compared so, the live record's
+        # projected the same way; they become Invoiced ids only in the body of a write.
         customer = values.get("customer")
-        if isinstance(customer, Mapping):
-            values["customer"] = self._linked("customer", customer["customcrm_id"], waiting)
         customer_source = customer["customcrm_id"] if isinstance(customer, Mapping) else None
-        lines = []
-        for given in values.get("items") or []:
-            line = dict(given)
+        if customer_source is not None:
+            self._linked("customer", customer_source, waiting)
+        for line in values.get("items") or []:
             item = line.get("catalog_item")
             if isinstance(item, Mapping):
-                line["catalog_item"] = self._linked("product", item["customcrm_id"], waiting)
-            lines.append(line)
-        if "items" in values:
-            values["items"] = lines
+                self._linked("product", item["customcrm_id"], waiting)
         rep_id = values.get("metadata.sales_rep_id")
         if rep_id:
             rep = self.store.find("user", "customcrm", str(rep_id))
@@ -305,7 +302,8 @@ class InvoicesDestination(InvoicedDestination):
         return InvoiceIncoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting),
                                customer_source=customer_source)
 
-    def _linked(self, entity: str, customcrm_id: str, waiting: list[str]) -> Any:
+    def _linked(self, entity: str, customcrm_id: str, waiting: list[str]) -> str | None:
+        """The Invoiced id a reference names, or None (and a note in `waiting`) while it is not linked."""
         link = self.store.find(entity, "customcrm", str(customcrm_id))
         if link is None or link.invoiced_id is None or link.state is LinkState.PENDING:
             waiting.append(f"{entity} {customcrm_id}")
@@ -315,12 +313,31 @@ class InvoicesDestination(InvoicedDestination):
             msg = (f"{entity} {customcrm_id} was deleted {where} (Invoiced record {link.invoiced_id}): restore it, "
                    "or take it off the order")
             raise Unprocessable(msg)
-        # Customer ids are numbers in Invoiced; a dry run's planned create shows as new:<id>.
-        return int(link.invoiced_id) if entity == "customer" and link.invoiced_id.isdigit() else link.invoiced_id
+        return link.invoiced_id
+
+    def _reference(self, entity: str, invoiced_id: Any) -> dict[str, str] | None:
+        """A live Invoiced id in the mapper's form: the Customcrm id it is linked to."""
+        if invoiced_id is None:
+            return None
+        link = self.store.find(entity, "invoiced", str(invoiced_id))
+        if link is None or link.customcrm_id is None:
+            return {"invoiced_id": str(invoiced_id)}  # linked to nothing: never equal to a Customcrm reference
+        return {"customcrm_id": link.customcrm_id}
+
+    def _resolved(self, entity: str, reference: Any) -> str | None:
+        if not isinstance(reference, Mapping):
+            return reference
+        invoiced_id = self._linked(entity, reference["customcrm_id"], [])
+        if invoiced_id is None:
+            msg = f"{entity} {reference['customcrm_id']} is not linked to Invoiced any more"
+            raise Unprocessable(msg)
+        return invoiced_id
 
     def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
         values = flatten(found)
-        values["items"] = [_line(item) for item in found.get("items") or []]
+        values["customer"] = self._reference("customer", found.get("customer"))
+        values["items"] = [{**_line(item), "catalog_item": self._reference("product", item.get("catalog_item"))}
+                           for item in found.get("items") or []]
         return values
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
@@ -354,8 +371,12 @@ class InvoicesDestination(InvoicedDestination):
     def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
         body = super().body(values, live)
         body.pop("voided", None)  # voiding is its own request
+        if "customer" in body:
+            body["customer"] = int(self._resolved("customer", body["customer"]) or 0)
         if "items" in body:
-            body["items"] = self._lines(body["items"] or [], live)
+            lines = [{**line, "catalog_item": self._resolved("product", line.get("catalog_item"))}
+                     for line in body["items"] or []]
+            body["items"] = self._lines(lines, live)
         if live is not None and body.get("draft") is True:
             body.pop("draft")  # an issued invoice cannot go back to draft
         return body

@@ -152,5 +152,5 @@ def test_a_dry_run_plans_new_children_under_new_parents_instead_of_waiting(syste
     planned = {p["source_id"]: p for p in dry.plan}
     assert planned[customer["id"]]["action"] == "create"
     assert planned[order["id"]]["action"] == "create"
-    assert planned[order["id"]]["fields"]["customer"]["new"] == f"new:{customer['id']}"
+    assert planned[order["id"]]["fields"]["customer"]["new"] == {"customcrm_id": customer["id"]}
     assert dry.count("invoices", "waiting") == 0
