@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,10 +27,15 @@ from sync_core.values import Canonical, canonical, jsonable
 REJECT = "_reject"
 SOURCE = "_source"
 PAGE_SIZE = 100  # records per page of a full list read
+UNCOUNTED_INDEX_THRESHOLD = 20  # unlinked records of a batch worth a full read, where the list has no count
 
 
 class Unprocessable(Exception):
     """A record the destination cannot take as it is (e.g. a reference that can never resolve): a reject."""
+
+
+class Stale(Exception):
+    """The destination refused a write because its record changed since it was read (a 412 to If-Match)."""
 
 
 class Blocked(Exception):
@@ -69,15 +74,16 @@ class Destination(Protocol):
 
     def list_all(self) -> Iterable[Live]: ...
 
-    def count(self) -> int:
-        """How many records a full list read would return."""
+    def count(self) -> int | None:
+        """How many records a full list read would return, or None when the system cannot say cheaply."""
         ...
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
         ...
 
-    def peer_base(self, base: Mapping[str, Any], live: Live) -> Mapping[str, Any] | None:
-        """The same merge base in the source system's own shape, for the target writing the other way."""
+    def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
+        """The same merge base in the source system's own shape, for the target writing the other way. A
+        cross-reference in it is what the source holds now (from `incoming`), so one it lacks is written."""
 
 
 class DeleteBudget:
@@ -163,7 +169,7 @@ class Executor:
     # A batch of one stream.
 
     def run(self, destination: Destination, records: Sequence[Mapping[str, Any]], *, final: bool = False) -> None:
-        latest = _latest_per_source(records)
+        latest = _latest_per_source(records, getattr(destination, "pick", None))
         for record in latest:
             self.seen.add((destination.stream, _source_id(record)))
         refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(destination.stream)
@@ -234,7 +240,10 @@ class Executor:
         if unlinked < 2:
             return False
         # A record not linked yet costs up to one look-up per match rule; the full read, one request per page.
-        pages = -(-destination.count() // PAGE_SIZE)
+        total = destination.count()
+        if total is None:
+            return unlinked >= UNCOUNTED_INDEX_THRESHOLD
+        pages = -(-total // PAGE_SIZE)
         return pages < unlinked * len(destination.match_rules)
 
     def _index(self, destination: Destination) -> MatchIndex:
@@ -370,8 +379,9 @@ class Executor:
         live: Live | None,
         link: Link | None,
         decided: Plan,
+        stale_retry: bool = False,
     ) -> None:
-        stream, source_id = destination.stream, incoming.source_id
+        source_id = incoming.source_id
         if self.dry_run:
             self._show(destination, incoming, live, decided)
             self._count(destination, decided)
@@ -394,12 +404,29 @@ class Executor:
             key = pending.idempotency_key
         try:
             after = destination.carry_out(decided, incoming, live, key) if decided.action.writes else live
+        except Stale:
+            self._stale(destination, record=record, incoming=incoming, live=live, link=link, again=not stale_retry)
+            return
         except (RequestFailed, Blocked) as failure:
             if key is not None and not getattr(failure, "transient", False):
                 # A refused create made nothing: the next attempt needs a key of its own, or it would only be
                 # answered the refusal again (Invoiced replays a key's first answer for 24 h).
                 self.store.clear_key(destination.entity, destination.source_side, source_id)
             raise
+        self._written(destination, incoming=incoming, live=live, link=link, decided=decided, after=after)
+
+    def _written(
+        self,
+        destination: Destination,
+        *,
+        incoming: Incoming,
+        live: Live | None,
+        link: Link | None,
+        decided: Plan,
+        after: Live | None,
+    ) -> None:
+        """After a durable write (or a no-op): the audit, the link and its merge base, the outcome."""
+        stream, source_id = destination.stream, incoming.source_id
         index = self._indexes.get(stream)
         if index is not None and after is not None and after is not live:
             index.add(after)
@@ -410,11 +437,36 @@ class Executor:
             unchanged_link = (link is not None and link.state is state and link.id_on(destination.side) == after.id
                               and link.base(destination.side) == decided.base)
             if not unchanged_link:
-                self._save_link(destination, source_id, after, state, decided.base)
+                self._save_link(destination, incoming, after, state, decided.base)
         self._count(destination, decided)
         self.store.resolved(stream, source_id)
         if decided.action.writes:
             self.written.add(f"{destination.entity}:{source_id}")
+
+    def _stale(
+        self,
+        destination: Destination,
+        *,
+        record: Mapping[str, Any],
+        incoming: Incoming,
+        live: Live | None,
+        link: Link | None,
+        again: bool,
+    ) -> None:
+        """The record changed between our read and our write: read it again, plan again, and try once more."""
+        if not again or live is None:
+            reason = (f"the {destination.side} record changed again while it was being written: nothing was "
+                      "written; the next run tries again")
+            self._set_aside(destination, record, RetryKind.TRANSIENT, reason, count_as="conflicts")
+            return
+        fresh = destination.fetch(live.id)
+        if fresh is None:
+            if link is not None:
+                self._vanished(destination, link, incoming.source_id)
+            return
+        base = link.base(destination.side) if link is not None and link.state is not LinkState.PENDING else None
+        self._carry_out(destination, record=record, incoming=incoming, live=fresh, link=link,
+                        decided=plan(incoming, fresh, base, destination.rules), stale_retry=True)
 
     def _conflict(
         self,
@@ -437,14 +489,15 @@ class Executor:
             self.store.save(destination.entity, customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"],
                             origin=destination.source_side, state=LinkState.CONFLICT, note=decided.reason)
 
-    def _save_link(self, destination: Destination, source_id: str, live: Live, state: LinkState,
+    def _save_link(self, destination: Destination, incoming: Incoming, live: Live, state: LinkState,
                    base: Mapping[str, Any]) -> None:
+        source_id = incoming.source_id
         ids = {f"{destination.source_side}_id": source_id, f"{destination.side}_id": live.id}
         self.store.save(
             destination.entity,
             customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"], origin=destination.source_side,
             state=state,
-            bases={destination.side: dict(base), destination.source_side: destination.peer_base(base, live)},
+            bases={destination.side: dict(base), destination.source_side: destination.peer_base(base, live, incoming)},
         )
 
     def _vanished(self, destination: Destination, link: Link, source_id: str) -> None:
@@ -542,9 +595,13 @@ def _source_id(record: Mapping[str, Any]) -> str:
     return str(record[SOURCE]["id"])
 
 
-def _latest_per_source(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """A bookmark tie can send a record twice in one batch: keep the last version, in first-seen order."""
-    latest: dict[str, Mapping[str, Any]] = {}
+def _latest_per_source(
+    records: Iterable[Mapping[str, Any]],
+    pick: Callable[[list[Mapping[str, Any]]], Mapping[str, Any]] | None = None,
+) -> list[Mapping[str, Any]]:
+    """A bookmark tie can send a record twice in one batch: keep the last version (or the one the destination
+    picks, e.g. a live item over its archived version), in first-seen order."""
+    versions: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
-        latest[_source_id(record)] = record
-    return list(latest.values())
+        versions.setdefault(_source_id(record), []).append(record)
+    return [pick(found) if pick is not None and len(found) > 1 else found[-1] for found in versions.values()]

@@ -1,8 +1,9 @@
 """How the core compares and reshapes mapped values: one canonical form per value, and flat field paths.
 
-A mapped record's fields are addressed by flat paths (`name`, `metadata.org_number`, `items`): `metadata` is
-Invoiced's free-form map, so each of its keys is a field of its own; every other nested value (a list of invoice
-lines, an address) is one field, compared and written whole.
+A mapped record's fields are addressed by flat paths (`name`, `metadata.org_number`, `billing_address.city`):
+the maps that a system merges key by key are split into a field per key (Invoiced's `metadata`; Customcrm's
+`billing_address` and `external_ids`, which its PATCH merges); every other nested value (a list of lines, a
+reference such as `{"customcrm_id": ...}`) is one field, compared and written whole.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-SPLIT_KEYS = frozenset({"metadata"})  # maps whose keys are fields of their own
+INVOICED_MAPS = frozenset({"metadata"})
+CUSTOMCRM_MAPS = frozenset({"billing_address", "external_ids"})
 
 Canonical = Callable[[Any], Any]
 
@@ -50,13 +52,15 @@ def is_empty(value: Any) -> bool:
     return canonical(value) in (None, ())
 
 
-def flatten(record: Mapping[str, Any], fields: Iterable[str] | None = None) -> dict[str, Any]:
+def flatten(
+    record: Mapping[str, Any], fields: Iterable[str] | None = None, *, maps: frozenset[str] = INVOICED_MAPS
+) -> dict[str, Any]:
     """`{"metadata": {"a": 1}, "name": "x"}` → `{"metadata.a": 1, "name": "x"}`, optionally only `fields`."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
         if key.startswith("_"):
             continue
-        if key in SPLIT_KEYS and isinstance(value, Mapping):
+        if key in maps and isinstance(value, Mapping):
             flat.update({f"{key}.{inner}": value[inner] for inner in value})
         else:
             flat[key] = value
@@ -65,11 +69,11 @@ def flatten(record: Mapping[str, Any], fields: Iterable[str] | None = None) -> d
     return {field: flat.get(field) for field in fields}
 
 
-def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+def unflatten(flat: Mapping[str, Any], *, maps: frozenset[str] = INVOICED_MAPS) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for path, value in flat.items():
         head, _, tail = path.partition(".")
-        if tail and head in SPLIT_KEYS:
+        if tail and head in maps:
             record.setdefault(head, {})[tail] = value
         else:
             record[path] = value

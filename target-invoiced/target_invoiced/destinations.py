@@ -21,7 +21,7 @@ from sync_core.executor import SOURCE, Blocked, MatchRule, Unprocessable
 from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
 from sync_core.store import LinkState, LinkStore
 from sync_core.times import parse_instant
-from sync_core.values import casefolded, flatten, unflatten
+from sync_core.values import CUSTOMCRM_MAPS, casefolded, flatten, unflatten
 
 from target_invoiced.api import InvoicedApi
 
@@ -111,7 +111,7 @@ class InvoicedDestination:
             body["metadata"] = {key: value for key, value in merged.items() if value not in (None, "")}
         return body
 
-    def peer_base(self, base: Mapping[str, Any], live: Live) -> Mapping[str, Any] | None:
+    def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
         """The base in Customcrm's shape, mapped back with the mapping layer: the live record with every field
         both sides agreed on set to the agreed value, so a field Invoiced changed alone still reads as changed
         to target-customcrm."""
@@ -125,7 +125,10 @@ class InvoicedDestination:
         mapped = map_record(self.flow, "to_customcrm", agreed, self.zone)
         if "_reject" in mapped:
             return None
-        return {name: value for name, value in _flat_paths(mapped).items() if not name.startswith("_")}
+        peer = flatten(mapped, maps=CUSTOMCRM_MAPS)
+        # The cross-reference as Customcrm holds it (none yet after a first create): one it lacks gets written.
+        peer["external_ids.invoiced"] = None if incoming.values.get("id") is None else str(incoming.values["id"])
+        return peer
 
 
 class CustomersDestination(InvoicedDestination):
@@ -415,17 +418,6 @@ def _instant(value: Any) -> Any:
         return parse_instant(value)
     except ValueError:
         return None
-
-
-def _flat_paths(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Customcrm's nested objects (billing_address, external_ids) as dotted paths; lists stay whole."""
-    flat: dict[str, Any] = {}
-    for name, value in record.items():
-        if isinstance(value, Mapping) and not name.startswith("_"):
-            flat.update(_flat_paths(value, f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = value
-    return flat
 
 
 DESTINATIONS: tuple[type[InvoicedDestination], ...] = (CustomersDestination, ItemsDestination, InvoicesDestination)
