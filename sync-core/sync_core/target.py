@@ -47,6 +47,12 @@ class SyncSink(BatchSink):
         super().__init__(target, *args, **kwargs)
         self.sync_target = target  # the SDK's Sink keeps no reference to its target
 
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: Any) -> None:
+        """Records stay as the mapper wrote them: each system's dates and times are text (or Unix seconds) that
+        its API takes back as they are, and the core parses `_source` times itself. (The SDK would turn `date`
+        and `date-time` fields into Python objects that no JSON body can carry; MeltanoLabs' target-hubspot
+        overrides this hook for the same reason.)"""
+
     def process_record(self, record: dict, context: dict) -> None:
         self.sync_target.check_source(self.stream_name, record)
         super().process_record(record, context)

@@ -43,6 +43,7 @@ class Systems:
     def __init__(self, customcrm: RunningSandbox, invoiced: RunningSandbox, root: Path) -> None:
         self.customcrm, self.invoiced, self.root = customcrm, invoiced, root
         self.state_path = root / "state.json"
+        self.back_state_path = root / "back-state.json"
         self.target_config: dict[str, Any] = {
             "api_key": INVOICED_KEY,
             "api_url": invoiced.url,
@@ -118,6 +119,39 @@ class Systems:
         tap.wait(60)
         mapper.wait(60)
         return self._finish(result, before, expect_ok=expect_ok, dry=bool(target.get("dry_run")))
+
+    def sync_back(self, *, full: bool = False, expect_ok: bool = True, **target: Any) -> Run:
+        """The other direction: tap-invoiced | customcrm-invoiced-mapper | target-customcrm, on the same store.
+        Its writes (to Customcrm) are counted from the Customcrm sandbox's log."""
+        tap_config = self._write("tap-invoiced.json", {"api_url": self.invoiced.url, "api_key": INVOICED_KEY})
+        mapper_config = self._write("mapper-back.json", {"direction": "invoiced_to_customcrm"})
+        shared = {k: v for k, v in self.target_config.items() if k not in ("api_key", "api_url")}
+        target_config = self._write("target-customcrm.json", {
+            **shared, "api_url": self.customcrm.url, "api_token": CUSTOMCRM_TOKEN,
+            "summary_path": str(self.root / "summary-back.json"), **target})
+        state = [] if full or not self.back_state_path.exists() else ["--state", str(self.back_state_path)]
+        before = len(self.customcrm.log().splitlines())
+        tap = subprocess.Popen([BIN / "tap-invoiced", "--config", tap_config, *state], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+        mapper = subprocess.Popen([BIN / "customcrm-invoiced-mapper", "--config", mapper_config], stdin=tap.stdout,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert tap.stdout is not None and mapper.stdout is not None
+        tap.stdout.close()
+        result = subprocess.run([BIN / "target-customcrm", "--config", target_config], stdin=mapper.stdout,
+                                capture_output=True, text=True, timeout=300, check=False)
+        mapper.stdout.close()
+        tap.wait(60)
+        mapper.wait(60)
+        if expect_ok:
+            assert result.returncode == 0, result.stderr[-5000:]
+        states = [line for line in result.stdout.splitlines() if line.startswith("{")]
+        if states:
+            self.back_state_path.write_text(states[-1])
+        served = self.customcrm.log().splitlines()[before:]
+        writes = [(m.group(1), m.group(2)) for line in served if (m := WRITE.search(line))]
+        summary_path = self.root / "summary-back.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        return Run(result.returncode, result.stderr, summary, writes, len(served))
 
     def feed(self, lines: list[dict[str, Any]], *, expect_ok: bool = True, **target: Any) -> Run:
         """The target alone, on hand-made input (for cases the tap and mapper cannot produce)."""

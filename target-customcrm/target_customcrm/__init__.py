@@ -1,0 +1,1 @@
+"""target-customcrm: Invoiced records, mapped, synced into Customcrm."""
