@@ -101,57 +101,46 @@ class Systems:
     # The pipeline.
 
     def sync(self, *, full: bool = False, expect_ok: bool = True, **target: Any) -> Run:
+        """tap-customcrm | customcrm-invoiced-mapper | target-invoiced; writes counted in Invoiced's log."""
         tap_config = self._write("tap.json", {"api_url": self.customcrm.url, "api_token": CUSTOMCRM_TOKEN})
-        mapper_config = self._write("mapper.json", {"direction": "customcrm_to_invoiced"})
         target_config = self._write("target.json", {**self.target_config, **target})
-        state = [] if full or not self.state_path.exists() else ["--state", str(self.state_path)]
-        before = len(self.invoiced.log().splitlines())
-        tap = subprocess.Popen([BIN / "tap-customcrm", "--config", tap_config, *state], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
-        mapper = subprocess.Popen([BIN / "customcrm-invoiced-mapper", "--config", mapper_config], stdin=tap.stdout,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert tap.stdout is not None
-        assert mapper.stdout is not None
-        tap.stdout.close()
-        result = subprocess.run([BIN / "target-invoiced", "--config", target_config], stdin=mapper.stdout,
-                                capture_output=True, text=True, timeout=300, check=False)
-        mapper.stdout.close()
-        tap.wait(60)
-        mapper.wait(60)
-        return self._finish(result, before, expect_ok=expect_ok, dry=bool(target.get("dry_run")))
+        return self._pipeline(("tap-customcrm", tap_config), "customcrm_to_invoiced",
+                              ("target-invoiced", target_config), self.state_path, self.invoiced, full=full,
+                              expect_ok=expect_ok, dry=bool(target.get("dry_run")),
+                              summary=Path(self.target_config["summary_path"]))
 
     def sync_back(self, *, full: bool = False, expect_ok: bool = True, **target: Any) -> Run:
-        """The other direction: tap-invoiced | customcrm-invoiced-mapper | target-customcrm, on the same store.
-        Its writes (to Customcrm) are counted from the Customcrm sandbox's log."""
+        """The other direction, on the same link store: tap-invoiced | customcrm-invoiced-mapper | target-customcrm;
+        writes counted in Customcrm's log."""
         tap_config = self._write("tap-invoiced.json", {"api_url": self.invoiced.url, "api_key": INVOICED_KEY})
-        mapper_config = self._write("mapper-back.json", {"direction": "invoiced_to_customcrm"})
         shared = {k: v for k, v in self.target_config.items() if k not in ("api_key", "api_url")}
+        summary = self.root / "summary-back.json"
         target_config = self._write("target-customcrm.json", {
-            **shared, "api_url": self.customcrm.url, "api_token": CUSTOMCRM_TOKEN,
-            "summary_path": str(self.root / "summary-back.json"), **target})
-        state = [] if full or not self.back_state_path.exists() else ["--state", str(self.back_state_path)]
-        before = len(self.customcrm.log().splitlines())
-        tap = subprocess.Popen([BIN / "tap-invoiced", "--config", tap_config, *state], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
-        mapper = subprocess.Popen([BIN / "customcrm-invoiced-mapper", "--config", mapper_config], stdin=tap.stdout,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert tap.stdout is not None and mapper.stdout is not None
-        tap.stdout.close()
-        result = subprocess.run([BIN / "target-customcrm", "--config", target_config], stdin=mapper.stdout,
+            **shared, "api_url": self.customcrm.url, "api_token": CUSTOMCRM_TOKEN, "summary_path": str(summary),
+            **target})
+        return self._pipeline(("tap-invoiced", tap_config), "invoiced_to_customcrm",
+                              ("target-customcrm", target_config), self.back_state_path, self.customcrm, full=full,
+                              expect_ok=expect_ok, dry=bool(target.get("dry_run")), summary=summary)
+
+    def _pipeline(self, tap: tuple[str, str], direction: str, target: tuple[str, str], state_path: Path,
+                  written: RunningSandbox, *, full: bool, expect_ok: bool, dry: bool, summary: Path) -> Run:
+        mapper_config = self._write(f"mapper-{direction}.json", {"direction": direction})
+        state = [] if full or not state_path.exists() else ["--state", str(state_path)]
+        before = len(written.log().splitlines())
+        tap_process = subprocess.Popen([BIN / tap[0], "--config", tap[1], *state], stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL)
+        mapper = subprocess.Popen([BIN / "customcrm-invoiced-mapper", "--config", mapper_config],
+                                  stdin=tap_process.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert tap_process.stdout is not None
+        assert mapper.stdout is not None
+        tap_process.stdout.close()
+        result = subprocess.run([BIN / target[0], "--config", target[1]], stdin=mapper.stdout,
                                 capture_output=True, text=True, timeout=300, check=False)
         mapper.stdout.close()
-        tap.wait(60)
+        tap_process.wait(60)
         mapper.wait(60)
-        if expect_ok:
-            assert result.returncode == 0, result.stderr[-5000:]
-        states = [line for line in result.stdout.splitlines() if line.startswith("{")]
-        if states:
-            self.back_state_path.write_text(states[-1])
-        served = self.customcrm.log().splitlines()[before:]
-        writes = [(m.group(1), m.group(2)) for line in served if (m := WRITE.search(line))]
-        summary_path = self.root / "summary-back.json"
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        return Run(result.returncode, result.stderr, summary, writes, len(served))
+        return self._finish(result, before, expect_ok=expect_ok, dry=dry, state_path=state_path, written=written,
+                            summary_path=summary)
 
     def feed(self, lines: list[dict[str, Any]], *, expect_ok: bool = True, **target: Any) -> Run:
         """The target alone, on hand-made input (for cases the tap and mapper cannot produce)."""
@@ -160,18 +149,19 @@ class Systems:
         text = "".join(json.dumps(line) + "\n" for line in lines)
         result = subprocess.run([BIN / "target-invoiced", "--config", target_config], input=text,
                                 capture_output=True, text=True, timeout=300, check=False)
-        return self._finish(result, before, expect_ok=expect_ok, dry=False, keep_state=False)
+        return self._finish(result, before, expect_ok=expect_ok, dry=False)
 
     def _finish(self, result: subprocess.CompletedProcess[str], before: int, *, expect_ok: bool, dry: bool,
-                keep_state: bool = True) -> Run:
+                state_path: Path | None = None, written: RunningSandbox | None = None,
+                summary_path: Path | None = None) -> Run:
         if expect_ok:
             assert result.returncode == 0, result.stderr[-5000:]
         states = [line for line in result.stdout.splitlines() if line.startswith("{")]
-        if states and keep_state:
-            self.state_path.write_text(states[-1])
-        served = self.invoiced.log().splitlines()[before:]
+        if states and state_path is not None:
+            state_path.write_text(states[-1])
+        served = (written or self.invoiced).log().splitlines()[before:]
         writes = [(m.group(1), m.group(2)) for line in served if (m := WRITE.search(line))]
-        summary_path = Path(self.target_config["summary_path"])
+        summary_path = summary_path or Path(self.target_config["summary_path"])
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         plan = []
         if dry:
