@@ -6,8 +6,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import pytest
+from hypothesis import settings
 
 from sandbox.common.process import RunningSandbox, running_sandbox
+
+# No time limit per example: these machines are shared and noisy, and speed is the benchmarks' business.
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
 
 SandboxStarter = Callable[..., AbstractContextManager[RunningSandbox]]
 

@@ -30,7 +30,7 @@ class TargetCustomcrm(SyncTarget):
 
     name = "target-customcrm"
     source_system = "invoiced"
-    pipeline_hint = "meltano run tap-invoiced invoiced-to-customcrm target-customcrm"
+    pipeline_hint = "meltano run tap-invoiced to-customcrm target-customcrm"
     stream_order = ("customers", "products", "orders")
     parents: ClassVar = {"orders": ("customers", "products")}
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
@@ -87,7 +87,7 @@ class TargetCustomcrm(SyncTarget):
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         if stream_name not in FLOW_OF_STREAM:
-            msg = (f"target-customcrm takes the streams {', '.join(FLOW_OF_STREAM)} of the invoiced-to-customcrm "
+            msg = (f"target-customcrm takes the streams {', '.join(FLOW_OF_STREAM)} of the to-customcrm "
                    f"mapping, not {stream_name!r}: put the mapper between tap-invoiced and this target")
             raise SystemExit(msg)
         return SyncSink

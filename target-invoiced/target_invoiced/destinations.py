@@ -116,7 +116,7 @@ class InvoicedDestination:
         both sides agreed on set to the agreed value, so a field Invoiced changed alone still reads as changed
         to target-customcrm."""
         agreed = dict(live.record)
-        for path, value in unflatten(base).items():
+        for path, value in unflatten(self.in_invoiced_ids(base)).items():
             if path == "metadata":
                 agreed["metadata"] = {**(agreed.get("metadata") or {}), **value}
             else:
@@ -129,6 +129,10 @@ class InvoicedDestination:
         # The cross-reference as Customcrm holds it (none yet after a first create): one it lacks gets written.
         peer["external_ids.invoiced"] = None if incoming.values.get("id") is None else str(incoming.values["id"])
         return peer
+
+    def in_invoiced_ids(self, base: Mapping[str, Any]) -> dict[str, Any]:
+        """The base with its references (kept in the mapper's form) back in Invoiced ids, where they resolve."""
+        return dict(base)
 
 
 class CustomersDestination(InvoicedDestination):
@@ -335,6 +339,24 @@ class InvoicesDestination(InvoicedDestination):
             msg = f"{entity} {reference['customcrm_id']} is not linked to Invoiced any more"
             raise Unprocessable(msg)
         return invoiced_id
+
+    def in_invoiced_ids(self, base: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        if isinstance(out.get("customer"), Mapping):
+            customer = self._invoiced_id("customer", out["customer"])
+            out["customer"] = None if customer is None else int(customer)
+        if isinstance(out.get("items"), list):
+            out["items"] = [{**line, "catalog_item": self._invoiced_id("product", line.get("catalog_item"))}
+                            for line in out["items"]]
+        return out
+
+    def _invoiced_id(self, entity: str, reference: Any) -> str | None:
+        if not isinstance(reference, Mapping):
+            return reference
+        if "invoiced_id" in reference:
+            return reference["invoiced_id"]
+        link = self.store.find(entity, "customcrm", str(reference["customcrm_id"]))
+        return None if link is None else link.invoiced_id
 
     def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
         values = flatten(found)

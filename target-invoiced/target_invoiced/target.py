@@ -32,7 +32,7 @@ class TargetInvoiced(SyncTarget):
 
     name = "target-invoiced"
     source_system = "customcrm"
-    pipeline_hint = "meltano run tap-customcrm customcrm-to-invoiced target-invoiced"
+    pipeline_hint = "meltano run tap-customcrm to-invoiced target-invoiced"
     stream_order = ("customers", "items", "sales_reps", "invoices")
     parents: ClassVar = {"invoices": ("customers", "items", "sales_reps")}
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
@@ -57,7 +57,7 @@ class TargetInvoiced(SyncTarget):
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         if stream_name not in FLOW_OF_STREAM:
-            msg = (f"target-invoiced takes the streams {', '.join(FLOW_OF_STREAM)} of the customcrm-to-invoiced "
+            msg = (f"target-invoiced takes the streams {', '.join(FLOW_OF_STREAM)} of the to-invoiced "
                    f"mapping, not {stream_name!r}: put the mapper between tap-customcrm and this target")
             raise SystemExit(msg)
         return SalesRepsSink if stream_name == "sales_reps" else SyncSink

@@ -99,7 +99,7 @@ def test_discover_through_meltano_lists_every_stream(project: Project) -> None:
 
 def test_customcrm_to_invoiced_pipeline_runs_incrementally(project: Project) -> None:
     output = project.root / "to-invoiced"
-    project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-jsonl", output=output)
+    project.meltano("run", "tap-customcrm", "to-invoiced", "target-jsonl", output=output)
 
     orders = project.crm("GET", "/v1/orders", params={"limit": 1000})["data"]
     invoices = read_jsonl(output / "invoices.jsonl")
@@ -113,7 +113,7 @@ def test_customcrm_to_invoiced_pipeline_runs_incrementally(project: Project) -> 
     # The second run reads from Meltano's stored state: only the one edited order comes again.
     order = orders[0]
     project.crm("PATCH", f"/v1/orders/{order['id']}", json={"purchase_order": "PO-EDITED-1"})
-    project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-jsonl", output=output)
+    project.meltano("run", "tap-customcrm", "to-invoiced", "target-jsonl", output=output)
     again = read_jsonl(output / "invoices.jsonl")[len(invoices) :]
     assert [(i["metadata"]["customcrm_id"], i["purchase_order"]) for i in again] == [(order["id"], "PO-EDITED-1")]
     assert len(read_jsonl(output / "customers.jsonl")) == len(project.crm("GET", "/v1/customers")["data"])
@@ -121,7 +121,7 @@ def test_customcrm_to_invoiced_pipeline_runs_incrementally(project: Project) -> 
 
 def test_invoiced_to_customcrm_pipeline_runs_incrementally(project: Project) -> None:
     output = project.root / "to-customcrm"
-    project.meltano("run", "tap-invoiced", "invoiced-to-customcrm", "target-jsonl", output=output)
+    project.meltano("run", "tap-invoiced", "to-customcrm", "target-jsonl", output=output)
 
     companies = [c for c in project.invoiced("GET", "/customers") if c["type"] == "company"]
     customers = read_jsonl(output / "customers.jsonl")
@@ -129,7 +129,7 @@ def test_invoiced_to_customcrm_pipeline_runs_incrementally(project: Project) -> 
 
     customer = companies[0]
     project.invoiced("PATCH", f"/customers/{customer['id']}", json={"phone": "+47 555 12 345"})
-    project.meltano("run", "tap-invoiced", "invoiced-to-customcrm", "target-jsonl", output=output)
+    project.meltano("run", "tap-invoiced", "to-customcrm", "target-jsonl", output=output)
     again = read_jsonl(output / "customers.jsonl")[len(customers) :]
     assert [(c["external_ids"]["invoiced"], c["phone"]) for c in again] == [(str(customer["id"]), "+47 555 12 345")]
 
@@ -157,14 +157,14 @@ def test_customcrm_to_invoiced_into_target_invoiced_and_a_miswired_pipeline_writ
     before = len(project.invoiced("GET", "/invoices", params={"per_page": 100}))
 
     wrong = subprocess.run(
-        [MELTANO, "run", "tap-invoiced", "customcrm-to-invoiced", "target-invoiced"],
+        [MELTANO, "run", "tap-invoiced", "to-invoiced", "target-invoiced"],
         cwd=REPO_ROOT, env={**project.env, **env}, capture_output=True, text=True, timeout=600, check=False,
     )
     assert wrong.returncode != 0
-    assert "meltano run tap-customcrm customcrm-to-invoiced target-invoiced" in wrong.stdout + wrong.stderr
+    assert "meltano run tap-customcrm to-invoiced target-invoiced" in wrong.stdout + wrong.stderr
     assert len(project.invoiced("GET", "/invoices", params={"per_page": 100})) == before
 
-    project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-invoiced", env=env)
+    project.meltano("run", "tap-customcrm", "to-invoiced", "target-invoiced", env=env)
     orders = project.crm("GET", "/v1/orders", params={"limit": 1000})["data"]
     synced = project.invoiced("GET", "/invoices", params={"per_page": 100, "filter[draft]": "0"}) + \
         project.invoiced("GET", "/invoices", params={"per_page": 100, "filter[draft]": "1"})
@@ -174,7 +174,7 @@ def test_customcrm_to_invoiced_into_target_invoiced_and_a_miswired_pipeline_writ
     summary = json.loads((project.root / "summary.json").read_text())
     assert summary["total"]["created"] > 0
 
-    again = project.meltano("run", "tap-customcrm", "customcrm-to-invoiced", "target-invoiced", env=env)
+    again = project.meltano("run", "tap-customcrm", "to-invoiced", "target-invoiced", env=env)
     assert "Invoiced requests" in again.stderr
     summary = json.loads((project.root / "summary.json").read_text())
     assert summary["total"]["created"] == summary["total"]["updated"] == 0

@@ -392,7 +392,7 @@ def _known(base: Mapping[str, Any] | None, name: str) -> bool:
     return base is not None and name in base
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(incoming=incomings, live=lives, base=bases)
 def test_a_field_only_the_destination_changed_is_never_written(
     incoming: Incoming, live: Live, base: Mapping[str, Any] | None
@@ -404,7 +404,7 @@ def test_a_field_only_the_destination_changed_is_never_written(
             assert name not in decided.updates
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(incoming=incomings, live=lives, base=bases)
 def test_a_field_only_the_source_changed_is_written_unless_it_is_a_blank_the_source_does_not_own(
     incoming: Incoming, live: Live, base: Mapping[str, Any] | None
@@ -432,7 +432,7 @@ def _winner(incoming: Incoming, live: Live) -> str:
     return "destination" if live.updated_at > incoming.updated_at else "source"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(incoming=incomings, live=lives, base=bases)
 def test_both_sides_changing_a_field_is_a_clash_the_later_edit_wins(
     incoming: Incoming, live: Live, base: Mapping[str, Any] | None
@@ -462,7 +462,7 @@ def _carried_out(decided: Plan, live: Live | None, at: datetime | None) -> Live:
     return Live(live.id, {**live.values, **decided.updates}, at)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(incoming=incomings, live=st.none() | lives, base=bases, written_at=st.sampled_from(MOMENTS))
 def test_planning_again_after_the_plan_is_carried_out_writes_nothing(
     incoming: Incoming, live: Live | None, base: Mapping[str, Any] | None, written_at: datetime | None

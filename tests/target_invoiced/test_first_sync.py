@@ -18,6 +18,8 @@ def test_first_sync_links_what_exists_creates_the_rest_and_duplicates_nothing(sy
         "name": by_email["name"], "email": by_email["email"].upper()})
     twins = [systems.inv("POST", "/customers", json={"name": f"Twin {n}", "email": ambiguous["email"]})
              for n in (1, 2)]
+    # Then the name is edited in Customcrm: its edit is the later one, so it wins the first link's clash.
+    by_org = systems.crm("PATCH", f"/customers/{by_org['id']}", json={"name": f"{by_org['name']} Group"})
 
     run = systems.sync()
 

@@ -93,7 +93,7 @@ def test_records_from_invoiced_stop_the_run_before_any_write(systems: Systems) -
     assert run.returncode != 0
     assert run.writes == []
     assert "wired the wrong way round" in run.log
-    assert "meltano run tap-customcrm customcrm-to-invoiced target-invoiced" in run.log
+    assert "meltano run tap-customcrm to-invoiced target-invoiced" in run.log
 
 
 def test_a_wrong_api_key_stops_before_any_write_and_names_the_setting(systems: Systems) -> None:

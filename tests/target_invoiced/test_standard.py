@@ -4,7 +4,7 @@ Left out, and why: every file-based standard test (array_data, camelcase, camelc
 duplicate_records, encoded_string_data, multiple_state_messages, no_primary_keys, optional_attributes,
 record_missing_key_property, record_missing_required_property, schema_no_properties, schema_updates, pk_updates,
 special_chars_in_attributes, record_missing_fields) sends made-up streams such as `test_array_data` with their own
-schemas. target-invoiced takes only the customcrm-to-invoiced mapping's streams (customers, items, invoices,
+schemas. target-invoiced takes only the to-invoiced mapping's streams (customers, items, invoices,
 sales_reps), whose records carry `_source`, and stops at any other stream, so each of those would test only that
 refusal. What they check in spirit (duplicates in a batch, optional fields, state messages, odd characters) is
 tested on the real streams in this folder.

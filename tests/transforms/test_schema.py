@@ -70,7 +70,7 @@ def test_every_property_of_a_mapped_record_is_declared(flow_name: str, direction
     flow: Flow = FLOWS[flow_name]
     schema = _closed(output_schema(flow, direction))
 
-    @settings(max_examples=10, deadline=None)
+    @settings(max_examples=10)
     @given(SOURCES[(flow_name, direction)], st.sampled_from(["as read", "tombstone", "reject"]))
     def check(record: dict[str, Any], how: str) -> None:
         mapped = wire(map_record(flow, direction, _variants(record, how), ZoneInfo("Europe/Oslo")))

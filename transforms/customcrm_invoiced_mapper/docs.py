@@ -29,8 +29,8 @@ checklist for testing purposes.
 
 Each table lists the Customcrm property, the Invoiced property and its data type, the direction the value flows in \
 once a link exists ("Both ways", or one way only), and how the value is converted. The mapper runs as two Meltano \
-mappings of one Singer inline mapper: ``customcrm-to-invoiced`` (direction ``customcrm_to_invoiced``) and \
-``invoiced-to-customcrm`` (direction ``invoiced_to_customcrm``). Calendar dates become timestamps at the configured \
+mappings of one Singer inline mapper: ``to-invoiced`` (direction ``customcrm_to_invoiced``) and \
+``to-customcrm`` (direction ``invoiced_to_customcrm``). Calendar dates become timestamps at the configured \
 ``business_timezone`` (default UTC). An empty string is no value in either system: it maps to null, like null. A \
 required text that is empty or only spaces rejects the record.
 
@@ -51,7 +51,7 @@ def render(flows: Iterable[Flow]) -> str:
         ["Mapping", "Input stream (tap)", "Output stream (target)", "Flow"],
         [
             [name, flow.source_stream(direction), flow.target_stream(direction), flow.title]
-            for direction, name in (("to_invoiced", "customcrm-to-invoiced"), ("to_customcrm", "invoiced-to-customcrm"))
+            for direction, name in (("to_invoiced", "to-invoiced"), ("to_customcrm", "to-customcrm"))
             for flow in flows
             if flow.flows(direction)
         ],

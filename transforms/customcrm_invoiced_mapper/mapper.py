@@ -28,8 +28,8 @@ DIRECTION_SETTINGS: dict[str, Direction] = {
 # How a stream gives its system away: every Invoiced object names its type in `object`, every Customcrm record
 # carries its optimistic-concurrency `version`. A property of the other system's kind means a mis-wired pipeline.
 OTHER_SYSTEM = {
-    "to_invoiced": ("object", "Invoiced", "meltano run tap-customcrm customcrm-to-invoiced target-invoiced"),
-    "to_customcrm": ("version", "Customcrm", "meltano run tap-invoiced invoiced-to-customcrm target-customcrm"),
+    "to_invoiced": ("object", "Invoiced", "meltano run tap-customcrm to-invoiced target-invoiced"),
+    "to_customcrm": ("version", "Customcrm", "meltano run tap-invoiced to-customcrm target-customcrm"),
 }
 
 
