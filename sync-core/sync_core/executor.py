@@ -83,7 +83,7 @@ class Destination(Protocol):
 
     def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
         """The same merge base in the source system's own shape, for the target writing the other way. A
-        cross-reference in it is what the source holds now (from `incoming`), so one it lacks is written."""
+        cross-reference in it is what the source is known to hold (else None), so one it lacks is written."""
 
 
 class DeleteBudget:
@@ -384,7 +384,7 @@ class Executor:
         source_id = incoming.source_id
         if self.dry_run:
             self._show(destination, incoming, live, decided)
-            self._count(destination, decided)
+            self._count(destination, decided, source_id)
             if decided.action is Action.CREATE:
                 # Nothing is created, but its children are planned as if it were (see LinkStore.imagine).
                 self.store.imagine(destination.entity, destination.source_side, source_id, destination.side)
@@ -396,6 +396,7 @@ class Executor:
             reason = (f"held back: this run reached max_deletes ({self.budget.limit}); carried out by a run whose "
                       "max_deletes has room for every delete held")
             self._set_aside(destination, record, RetryKind.HELD, reason, count_as="skipped")
+            self.outcomes.skip(destination.stream, incoming.source_id, reason)
             return
         key = None
         if decided.action is Action.CREATE:
@@ -438,7 +439,7 @@ class Executor:
                               and link.base(destination.side) == decided.base)
             if not unchanged_link:
                 self._save_link(destination, incoming, after, state, decided.base)
-        self._count(destination, decided)
+        self._count(destination, decided, source_id)
         self.store.resolved(stream, source_id)
         if decided.action.writes:
             self.written.add(f"{destination.entity}:{source_id}")
@@ -511,13 +512,15 @@ class Executor:
 
     # Outcomes.
 
-    def _count(self, destination: Destination, decided: Plan) -> None:
+    def _count(self, destination: Destination, decided: Plan, source_id: str) -> None:
         action = decided.action
         outcome = {
             Action.CREATE: "created", Action.UPDATE: "updated", Action.RECREATE: "updated", Action.WAIT: "waiting",
             Action.CONFLICT: "conflicts",
         }.get(action, "deleted" if action.removes else ("skipped" if decided.reason else "unchanged"))
         self.outcomes.count(destination.stream, outcome)
+        if outcome == "skipped":
+            self.outcomes.skip(destination.stream, source_id, decided.reason)
         if decided.clashes and action is not Action.CONFLICT:
             self.outcomes.count(destination.stream, "conflicts")
 

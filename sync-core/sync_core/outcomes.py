@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from sync_core.values import jsonable
 
 COLUMNS = ("created", "updated", "unchanged", "conflicts", "waiting", "rejected", "deleted", "skipped")
+SKIPPED_LISTED = 100  # per stream: the summary names the first skipped records and why; the count has them all
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Outcomes:
     plan_out: TextIO | None = None  # dry runs print their plan here
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     set_aside: int = 0  # records rejected, quarantined or refused in this run (not the ones waiting)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -37,6 +39,13 @@ class Outcomes:
         assert outcome in COLUMNS, outcome
         with self._lock:
             self.counts.setdefault(stream, Counter())[outcome] += amount
+
+    def skip(self, stream: str, source_id: str, reason: str) -> None:
+        """A record left alone on purpose (e.g. an invoice typed in Invoiced): listed in the summary with why."""
+        with self._lock:
+            listed = self.skipped.setdefault(stream, [])
+            if len(listed) < SKIPPED_LISTED:
+                listed.append({"source_id": source_id, "reason": reason})
 
     def uncount(self, stream: str, outcome: str) -> None:
         """A record counted as waiting earlier in the run was written after all."""
@@ -86,7 +95,8 @@ class Outcomes:
     def summary(self) -> dict[str, Any]:
         streams = {stream: {name: counter[name] for name in COLUMNS} for stream, counter in sorted(self.counts.items())}
         totals = {name: sum(row[name] for row in streams.values()) for name in COLUMNS}
-        return {"run_id": self.run_id, "streams": streams, "total": totals}
+        skipped = {stream: list(records) for stream, records in sorted(self.skipped.items())}
+        return {"run_id": self.run_id, "streams": streams, "total": totals, "skipped": skipped}
 
     def table(self) -> str:
         summary = self.summary()

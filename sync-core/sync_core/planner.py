@@ -68,6 +68,9 @@ class Live:
 class FieldRule:
     same: Canonical = canonical  # the form two values are compared in
     source_owned: bool = False  # the source may blank the field out
+    # Mapped toward the destination only: an edit made there never travels back, so a differing value is not the
+    # destination's edit to keep but a stale copy to overwrite (no merge base, no clash).
+    one_way: bool = False
 
 
 DEFAULT_RULE = FieldRule()
@@ -197,6 +200,10 @@ def merge(
         rule = rules.rule(name)
         theirs = live.values.get(name)
         if rule.same(ours) == rule.same(theirs):
+            merged[name] = ours
+            continue
+        if rule.one_way and not is_empty(ours):
+            changes.append(Change(name, theirs, ours))
             merged[name] = ours
             continue
         known = base is not None and name in base

@@ -63,7 +63,8 @@ OPERATOR_SETTINGS = th.PropertiesList(
         th.StringType,
         title="Summary file",
         description="JSON file the run's summary is written to (per stream: created, updated, unchanged, "
-        "conflicts, waiting, rejected, deleted, skipped).",
+        "conflicts, waiting, rejected, deleted, skipped), and the records skipped on purpose with why (the "
+        "first 100 per stream).",
     ),
     th.Property(
         "audit_path",

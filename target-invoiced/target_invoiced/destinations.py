@@ -28,6 +28,7 @@ from target_invoiced.api import InvoicedApi
 CROSS_REFERENCE = MatchRule("metadata.customcrm_id")
 CASE_BLIND = FieldRule(same=casefolded)
 FLAG = FieldRule(same=bool)  # an absent flag is a false one
+ONE_WAY = FieldRule(one_way=True)
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,9 @@ class InvoicedDestination:
         if "_reject" in mapped:
             return None
         peer = flatten(mapped, maps=CUSTOMCRM_MAPS)
-        # The cross-reference as Customcrm holds it (none yet after a first create): one it lacks gets written.
-        peer["external_ids.invoiced"] = None if incoming.values.get("id") is None else str(incoming.values["id"])
+        # Whether Customcrm holds the cross-reference is not known here (an item's id may be derived from its SKU):
+        # no agreed value, so target-customcrm writes it where it is missing and leaves it where it is the same.
+        peer["external_ids.invoiced"] = None
         return peer
 
     def in_invoiced_ids(self, base: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,7 +274,9 @@ class InvoicesDestination(InvoicedDestination):
 
     rules = Rules(
         fields={"currency": CASE_BLIND, "number": CASE_BLIND, "metadata.sales_rep_email": CASE_BLIND,
-                "voided": FLAG, "draft": FLAG},
+                "voided": FLAG, "draft": FLAG,
+                # The rep's id and name follow the order's owner in Customcrm; only the e-mail travels back.
+                "metadata.sales_rep_id": ONE_WAY, "metadata.sales_rep_name": ONE_WAY},
         fixed={"customer": "Invoiced keeps an invoice's customer as it was created (a PATCH ignores it): void the "
                            "invoice in Invoiced and create the order again under its new customer"},
         cancelled_by={"voided": True},  # a cancelled order: deleted, voided or left alone as a delete would be

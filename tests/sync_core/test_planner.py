@@ -52,6 +52,7 @@ def delete_unless_paid(live: Live) -> tuple[Action, str]:
     return Action.VOID, "deleted in the source: voided"
 
 
+ONE_WAY_RULES = Rules(fields={"rep": FieldRule(one_way=True)})
 CANCEL_RULES = Rules(cancelled_by={"voided": True}, on_delete=delete_unless_paid)
 
 
@@ -123,6 +124,13 @@ CASES = {
         {"name": "Acme", "city": "Oslo", "phone": "+47 0"},
         Action.UPDATE, {"name": "Acme AS"}, clashes=(("phone", "destination"),), live_at=LATER,
         plan_base={"name": "Acme AS", "city": "Oslo", "phone": "+47 1"},
+    ),
+    "a one-way field differing in the destination: a stale copy, overwritten without a clash": Case(
+        {"rep": "usr_2"}, {"rep": "usr_1"}, {"rep": "usr_2"}, Action.UPDATE, {"rep": "usr_2"}, live_at=LATER,
+        rules=ONE_WAY_RULES, plan_base={"rep": "usr_2"},
+    ),
+    "a one-way field blank in the source: the destination's value stays": Case(
+        {"rep": None}, {"rep": "usr_1"}, {"rep": "usr_1"}, Action.NOOP, rules=ONE_WAY_RULES,
     ),
     "no merge base, the destination's field blank: it is filled": Case(
         {"name": "Acme"}, {"name": None}, None, Action.UPDATE, {"name": "Acme"},
