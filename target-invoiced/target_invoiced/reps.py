@@ -68,7 +68,8 @@ class SalesReps:
             self.store.save("user", customcrm_id=user_id, invoiced_id=None, origin="customcrm",
                             state=LinkState.LINKED, bases={"invoiced": rep})
             self.store.resolved(STREAM, user_id)
-        self.outcomes.count(STREAM, "created" if known is None else "updated")
+        # A rep is never created in Invoiced: it is written onto invoices, or (none differed) only remembered.
+        self.outcomes.count(STREAM, "updated" if written else "unchanged")
         if written:
             self.logger.info("Sales rep %s: updated on %d invoice(s)", user_id, written)
 

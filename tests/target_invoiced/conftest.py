@@ -64,10 +64,10 @@ class Systems:
         assert response.ok, f"{method} {path}: {response.status_code} {response.text}"
         return response.json() if response.content else None
 
-    def crm_all(self, collection: str) -> list[dict[str, Any]]:
+    def crm_all(self, collection: str, **params: Any) -> list[dict[str, Any]]:
         rows, cursor = [], None
         while True:
-            page = self.crm("GET", f"/{collection}", params={"limit": 1000, "cursor": cursor})
+            page = self.crm("GET", f"/{collection}", params={"limit": 1000, "cursor": cursor, **params})
             rows += page["data"]
             cursor = page.get("next_cursor")
             if not cursor:

@@ -82,12 +82,13 @@ class TwoWay(Systems):
             assert secret not in result.stdout + result.stderr
         return result
 
-    def run(self, job: str = "sync", *, expect_ok: bool = True, env: dict[str, str] | None = None) -> SyncRun:
+    def run(self, job: str = "sync", *, full_refresh: bool = False, expect_ok: bool = True,
+            env: dict[str, str] | None = None) -> SyncRun:
         """`meltano run <job>`; the writes each system served while it ran, and each target's summary."""
         crm_before, inv_before = self._log_lengths()
         for target in TARGETS:
             self._path(target, "summary").unlink(missing_ok=True)
-        result = self.meltano("run", job, expect_ok=expect_ok, env=env)
+        result = self.meltano("run", *(["--full-refresh"] if full_refresh else []), job, expect_ok=expect_ok, env=env)
         crm_after = self.customcrm.log().splitlines()[crm_before:]
         inv_after = self.invoiced.log().splitlines()[inv_before:]
         summaries = {target: json.loads(path.read_text()) for target in TARGETS
@@ -104,16 +105,15 @@ class TwoWay(Systems):
         return Path(self.env[f"{target.upper().replace('-', '_')}_{name.upper()}_PATH"])
 
     def rejects(self, target: str | None = None) -> list[dict[str, Any]]:  # type: ignore[override]
-        rows = []
-        for each in (target,) if target else TARGETS:
-            path = self._path(each, "rejects")
-            rows += [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-        return rows
+        return self._lines("rejects", target)
 
     def audit(self, target: str | None = None) -> list[dict[str, Any]]:  # type: ignore[override]
+        return self._lines("audit", target)
+
+    def _lines(self, name: str, target: str | None) -> list[dict[str, Any]]:
         rows = []
         for each in (target,) if target else TARGETS:
-            path = self._path(each, "audit")
+            path = self._path(each, name)
             rows += [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
         return rows
 
