@@ -1,11 +1,10 @@
 """`make demo`: the sync's story on two local sandboxes.
 
 1. Start both sandboxes on loopback, seeded with the same realistic data every time, and show them answering.
-2. Run both Meltano pipelines (tap -> mapping -> loader) against them. Customcrm -> Invoiced writes into the
-   Invoiced sandbox with target-invoiced and prints its summary. Until target-customcrm lands, the way back
-   ends in target-jsonl: what that target would receive is written to .demo/output/<pipeline>/<stream>.jsonl.
-3. Edit one record on each side and run again: Meltano's state makes only the edited records flow, and
-   target-invoiced writes just the changed field.
+2. `meltano run sync` (the job in meltano.yml, `dev` environment): Customcrm -> Invoiced with target-invoiced,
+   then Invoiced -> Customcrm with target-customcrm, each printing what it did. A second run completes the
+   cross-references of what Customcrm created.
+3. Edit one record on each side and sync again: exactly those two edits travel; one more sync writes nothing.
 """
 
 from __future__ import annotations
@@ -61,10 +60,7 @@ def show_customcrm(url: str) -> None:
 
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-PIPELINES = {
-    "customcrm-to-invoiced": ("tap-customcrm", "customcrm-to-invoiced", "target-invoiced"),
-    "invoiced-to-customcrm": ("tap-invoiced", "invoiced-to-customcrm", "target-jsonl"),
-}
+TARGETS = ("target-invoiced", "target-customcrm")
 
 
 def meltano(env: dict[str, str], *args: str) -> None:
@@ -73,72 +69,62 @@ def meltano(env: dict[str, str], *args: str) -> None:
         sys.exit(f"meltano {' '.join(args)} failed:\n{result.stderr[-4000:]}")
 
 
-def run_pipeline(env: dict[str, str], name: str, *, full_refresh: bool) -> dict[str, int]:
-    """Run one pipeline; return how many records each output stream received in this run."""
-    output = DEMO_DIR / "output" / name
-    before = {f.stem: _count_lines(f) for f in output.glob("*.jsonl")}
+def run_sync(env: dict[str, str], *, full_refresh: bool) -> dict[str, dict[str, int]]:
+    """`meltano run sync` (both directions); per target, what it did."""
     # The demo keeps its own state ids, so it never touches the state of a real `meltano run`.
     flags = ["--state-id-suffix", "demo", *(["--full-refresh"] if full_refresh else [])]
-    meltano({**env, "TARGET_JSONL_DESTINATION_PATH": str(output)}, "run", *flags, *PIPELINES[name])
-    if PIPELINES[name][-1] == "target-invoiced":
-        summary = json.loads((DEMO_DIR / "summary.json").read_text())
-        return {f"{stream} {outcome}": count for stream, row in summary["streams"].items()
-                for outcome, count in row.items() if count}
-    after = {f.stem: _count_lines(f) for f in output.glob("*.jsonl")}
-    return {stream: count - before.get(stream, 0) for stream, count in sorted(after.items())}
+    meltano(env, "run", *flags, "sync")
+    done = {}
+    for target in TARGETS:
+        summary = json.loads((DEMO_DIR / f"{target}-summary.json").read_text())
+        done[target] = {f"{stream} {outcome}": count for stream, row in summary["streams"].items()
+                        for outcome, count in row.items() if count and outcome != "unchanged"}
+    return done
 
 
-def _count_lines(path: Path) -> int:
-    with path.open() as file:
-        return sum(1 for _ in file)
+def _show_sync(label: str, done: dict[str, dict[str, int]]) -> None:
+    print(f"\n{label}")
+    for target, counts in done.items():
+        print(f"  {target:<17} {', '.join(f'{n} {what}' for what, n in counts.items()) or 'wrote nothing'}")
 
 
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {stream}" for stream, n in counts.items() if n) or "nothing"
-
-
-def show_pipelines(customcrm_url: str, invoiced_url: str) -> None:
+def show_sync(customcrm_url: str, invoiced_url: str) -> None:
     env = {
         **os.environ,
-        "TAP_CUSTOMCRM_API_URL": customcrm_url,
-        "TAP_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
-        "TAP_INVOICED_API_URL": invoiced_url,
-        "TAP_INVOICED_API_KEY": INVOICED_KEY,
-        "TARGET_INVOICED_API_URL": invoiced_url,
-        "TARGET_INVOICED_API_KEY": INVOICED_KEY,
-        "TARGET_INVOICED_LINK_STORE_URL": f"sqlite:///{DEMO_DIR / 'links.db'}",
-        "TARGET_INVOICED_SUMMARY_PATH": str(DEMO_DIR / "summary.json"),
-        "TARGET_INVOICED_REJECTS_PATH": str(DEMO_DIR / "rejects.jsonl"),
-        "TARGET_INVOICED_AUDIT_PATH": str(DEMO_DIR / "audit.jsonl"),
+        "DEV_CUSTOMCRM_API_URL": customcrm_url,
+        "DEV_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
+        "DEV_INVOICED_API_URL": invoiced_url,
+        "DEV_INVOICED_API_KEY": INVOICED_KEY,
+        "DEV_LINK_STORE_URL": f"sqlite:///{DEMO_DIR / 'links.db'}",
     }
+    for target in TARGETS:
+        prefix = target.upper().replace("-", "_")
+        env[f"{prefix}_SUMMARY_PATH"] = str(DEMO_DIR / f"{target}-summary.json")
+        env[f"{prefix}_REJECTS_PATH"] = str(DEMO_DIR / "rejects.jsonl")
+        env[f"{prefix}_AUDIT_PATH"] = str(DEMO_DIR / "audit.jsonl")
     print("\nInstalling the Meltano plugins (first time only takes a while) …")
     meltano(env, "install")
-    print("\nFirst runs (full refresh):")
-    for name, plugins in PIPELINES.items():
-        print(f"  meltano run {' '.join(plugins)}: {_counts(run_pipeline(env, name, full_refresh=True))}")
+    _show_sync("First `meltano run sync` (Customcrm -> Invoiced, then Invoiced -> Customcrm):",
+               run_sync(env, full_refresh=True))
+    _show_sync("Second sync (Invoiced gets the cross-references of what Customcrm created):",
+               run_sync(env, full_refresh=False))
 
     crm = requests.Session()
     crm.headers["Authorization"] = f"Bearer {CUSTOMCRM_TOKEN}"
     # An order that reached Invoiced (orders of inactive customers are refused there, and cancelled ones skipped).
     orders = crm.get(f"{customcrm_url}/v1/orders", params={"limit": 100}, timeout=10).json()["data"]
-    order = next(o for o in orders if requests.get(
-        f"{invoiced_url}/invoices", params={"metadata[customcrm_id]": o["id"]}, auth=(INVOICED_KEY, ""), timeout=10
-    ).json())
+    order = next(o for o in orders if (o.get("external_ids") or {}).get("invoiced"))
     crm.patch(f"{customcrm_url}/v1/orders/{order['id']}", json={"purchase_order": "PO-DEMO-2"}, timeout=10)
-    customer = requests.get(f"{invoiced_url}/customers", auth=(INVOICED_KEY, ""), timeout=10).json()[0]
-    requests.patch(
-        f"{invoiced_url}/customers/{customer['id']}", json={"phone": "+47 400 00 000"},
-        auth=(INVOICED_KEY, ""), timeout=10,
-    )
-    print(
-        f"\nEdited order {order['order_number']} in Customcrm and customer {customer['number']} in Invoiced; "
-        "second runs (incremental, from Meltano's state):"
-    )
-    for name, plugins in PIPELINES.items():
-        print(f"  meltano run {' '.join(plugins)}: {_counts(run_pipeline(env, name, full_refresh=False))}")
-    print(f"\ntarget-invoiced's audit trail (every field it wrote) is in {DEMO_DIR / 'audit.jsonl'}, its rejects in "
-          f"{DEMO_DIR / 'rejects.jsonl'}; what target-customcrm would receive is in "
-          f"{DEMO_DIR / 'output'}/invoiced-to-customcrm/<stream>.jsonl")
+    customer = next(c for c in requests.get(f"{invoiced_url}/customers", auth=(INVOICED_KEY, ""), timeout=10).json()
+                    if (c.get("metadata") or {}).get("customcrm_id"))
+    requests.patch(f"{invoiced_url}/customers/{customer['id']}", json={"phone": "+47 400 00 000"},
+                   auth=(INVOICED_KEY, ""), timeout=10)
+    print(f"\nEdited order {order['order_number']} in Customcrm (purchase order) and customer {customer['name']} in "
+          "Invoiced (phone).")
+    _show_sync("Third sync carries exactly those two edits:", run_sync(env, full_refresh=False))
+    _show_sync("Fourth sync: nothing changed, nothing written:", run_sync(env, full_refresh=False))
+    print(f"\nEvery field written is in {DEMO_DIR / 'audit.jsonl'}, every record set aside in "
+          f"{DEMO_DIR / 'rejects.jsonl'}.")
 
 
 def main() -> int:
@@ -156,7 +142,7 @@ def main() -> int:
     ):
         show_invoiced(invoiced.url)
         show_customcrm(customcrm.url)
-        show_pipelines(customcrm.url, invoiced.url)
+        show_sync(customcrm.url, invoiced.url)
     print(
         "\nBoth sandboxes stopped. Run one yourself, e.g.\n"
         f"  .venv/bin/python -m sandbox.invoiced --port 8081 --db {Path('.demo/invoiced.db')} "

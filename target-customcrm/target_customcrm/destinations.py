@@ -247,9 +247,8 @@ class OrdersDestination(CustomcrmDestination):
         if link is None or link.customcrm_id is None or link.state is LinkState.PENDING:
             waiting.append(f"{entity} {invoiced_id}")
             return None
-        if link.state is LinkState.TOMBSTONED:
-            msg = f"{entity} {invoiced_id} was deleted (Customcrm record {link.customcrm_id}): restore it first"
-            raise Unprocessable(msg)
+        # One deleted since still names its record: an edit of another field goes through, and a write that
+        # carries the reference is answered by Customcrm, which refuses references to deleted records.
         return link.customcrm_id
 
     def _reference(self, entity: str, customcrm_id: Any) -> dict[str, str] | None:

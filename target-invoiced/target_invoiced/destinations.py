@@ -313,13 +313,15 @@ class InvoicesDestination(InvoicedDestination):
         return InvoiceIncoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting),
                                customer_source=customer_source)
 
-    def _linked(self, entity: str, customcrm_id: str, waiting: list[str]) -> str | None:
-        """The Invoiced id a reference names, or None (and a note in `waiting`) while it is not linked."""
+    def _linked(self, entity: str, customcrm_id: str, waiting: list[str], *, writing: bool = False) -> str | None:
+        """The Invoiced id a reference names, or None (and a note in `waiting`) while it is not linked. A record
+        deleted since is refused only where a write would carry the reference: an edit of another field of an
+        invoice whose customer was deleted still goes through."""
         link = self.store.find(entity, "customcrm", str(customcrm_id))
         if link is None or link.invoiced_id is None or link.state is LinkState.PENDING:
             waiting.append(f"{entity} {customcrm_id}")
             return None
-        if link.state is LinkState.TOMBSTONED:
+        if link.state is LinkState.TOMBSTONED and writing:
             where = "in Invoiced" if link.note and "invoiced" in link.note.lower() else "in Customcrm"
             msg = (f"{entity} {customcrm_id} was deleted {where} (Invoiced record {link.invoiced_id}): restore it, "
                    "or take it off the order")
@@ -338,7 +340,7 @@ class InvoicesDestination(InvoicedDestination):
     def _resolved(self, entity: str, reference: Any) -> str | None:
         if not isinstance(reference, Mapping):
             return reference
-        invoiced_id = self._linked(entity, reference["customcrm_id"], [])
+        invoiced_id = self._linked(entity, reference["customcrm_id"], [], writing=True)
         if invoiced_id is None:
             msg = f"{entity} {reference['customcrm_id']} is not linked to Invoiced any more"
             raise Unprocessable(msg)

@@ -181,3 +181,12 @@ def systems(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStar
     yield from two_way(tmp_path_factory, start_sandbox, meltano_root,
                        crm_seed=("--seed-customers", "12", "--seed", "7"),
                        inv_seed=("--seed-customers", "6", "--seed", "8"))
+
+
+@pytest.fixture(scope="module")
+def converged(systems: TwoWay) -> TwoWay:
+    """The module's systems after a first sync and the one that completes it: a sync now writes nothing."""
+    systems.sync()
+    systems.sync()
+    assert systems.sync().writes == []
+    return systems

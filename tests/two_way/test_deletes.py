@@ -10,12 +10,7 @@ import pytest
 
 from tests.two_way.conftest import TwoWay
 
-
-@pytest.fixture(scope="module", autouse=True)
-def converged(systems: TwoWay) -> None:
-    systems.sync()
-    systems.sync()
-    assert systems.sync().writes == []
+pytestmark = pytest.mark.usefixtures("converged")
 
 
 def _quiet(systems: TwoWay) -> None:
