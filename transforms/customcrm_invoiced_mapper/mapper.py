@@ -53,12 +53,14 @@ class CustomcrmInvoicedMapper(InlineMapper):
             th.StringType,
             required=True,
             allowed_values=list(DIRECTION_SETTINGS),
+            title="Direction",
             description="customcrm_to_invoiced (after tap-customcrm) or invoiced_to_customcrm (after tap-invoiced).",
         ),
         th.Property(
             "business_timezone",
             th.StringType,
             default="UTC",
+            title="Business time zone",
             description="IANA time zone (e.g. Europe/Oslo) in which Customcrm calendar dates become Invoiced "
             "timestamps and back; use the Invoiced account's time zone.",
         ),
