@@ -59,7 +59,11 @@ def serve(app: App, args: argparse.Namespace) -> NoReturn:
         faults = FaultConfig.from_args(args)
     except ValueError as exc:
         sys.exit(f"error: {exc}")
-    server = SandboxServer((args.host, args.port), app, FaultInjector(faults), verbose=args.verbose)
+    try:
+        server = SandboxServer((args.host, args.port), app, FaultInjector(faults), verbose=args.verbose)
+    except OSError as exc:
+        sys.exit(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror} (use another --port, or 0 for a "
+                 "free one)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"listening on {server.url}", flush=True)
     try:

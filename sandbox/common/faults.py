@@ -28,6 +28,17 @@ class Fault(enum.Enum):
     AMBIGUOUS_WRITE = "ambiguous_write"  # handle and commit, then close without answering
 
 
+HELP = {
+    "latency_ms": "milliseconds added before every answer, >= 0 (e.g. 50: a distant API)",
+    "jitter_ms": "up to this many more milliseconds, drawn per request, >= 0",
+    "error_rate": "share of requests answered 500 without being handled, 0 to 1 (e.g. 0.1)",
+    "rate_limit_rate": "share of requests answered 429 without being handled, 0 to 1",
+    "drop_rate": "share of requests whose connection is closed before handling, 0 to 1",
+    "ambiguous_write_rate": "share of writes handled and committed, then closed without an answer, 0 to 1",
+    "seed": "seed of the fault draws: the same seed and requests meet the same faults",
+}
+
+
 @dataclass(frozen=True)
 class FaultConfig:
     """Shares are probabilities in [0, 1]; latency is in milliseconds."""
@@ -72,7 +83,8 @@ class FaultConfig:
                 dest="fault_" + f.name,
                 type=kind,
                 default=kind(os.environ.get(env_name, f.default)),
-                metavar=env_name,
+                metavar="N" if f.name == "seed" else ("MS" if f.name.endswith("_ms") else "SHARE"),
+                help=f"{HELP[f.name]} (or ${env_name})",
             )
 
     @classmethod
