@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.tap_customcrm.conftest import TOKEN, CrmApi, tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-customcrm"))
@@ -100,3 +102,21 @@ def test_about_markdown_lists_the_settings_and_is_pasted_in_the_readme() -> None
     for setting in ("api_url", "api_token", "start_date", "page_size", "request_timeout", "max_retries", "user_agent"):
         assert f"| {setting} |" in run.stdout
     assert run.stdout.strip() in README.read_text(), "README is stale: paste `tap-customcrm --about --format=markdown`"
+
+
+@pytest.mark.parametrize(("tap", "credentials"), [("tap-customcrm", {"api_token": "t"}), ("tap-invoiced",
+                                                                                         {"api_key": "k"})])
+def test_either_tap_refuses_a_start_date_that_is_no_date_before_any_request(
+        tap: str, credentials: dict[str, str], tmp_path: Path) -> None:
+    # Nothing listens on port 9: a request would fail differently.
+    for start_date, accepted in (("yesterday", False), ("2026-01-31", True), ("2026-01-31T00:00:00Z", True)):
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"api_url": "http://127.0.0.1:9", **credentials, "start_date": start_date}))
+        run = subprocess.run([str(Path(sys.executable).with_name(tap)), "--config", str(config)],
+                             capture_output=True, text=True, timeout=120, check=False)
+        assert run.returncode != 0
+        refused = f"config['start_date'] is {start_date!r}, not a date and time" in run.stderr
+        assert refused is not accepted, run.stderr[-2000:]
+        if not accepted:
+            assert "Traceback" not in run.stderr
+            assert "127.0.0.1:9" not in run.stderr  # refused before the first request
