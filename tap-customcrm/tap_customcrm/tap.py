@@ -6,13 +6,14 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from sync_core.config import CheckedInstants
 from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
+from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
 
 from tap_customcrm import streams
 from tap_customcrm.output import RecordLineWriter
 
 
-class TapCustomcrm(SecretSafeConfig, CheckedInstants, Tap):
+class TapCustomcrm(SecretSafeConfig, CheckedInstants, OneLineFailures, Tap):
     """Reads Customcrm customers, products, orders and users incrementally, deletes included as tombstones."""
 
     name = "tap-customcrm"

@@ -7,12 +7,13 @@ from singer_sdk import typing as th
 from sync_core.config import CheckedInstants
 from sync_core.http import invoiced
 from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
+from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
 
 from tap_invoiced import streams
 
 
-class TapInvoiced(SecretSafeConfig, CheckedInstants, Tap):
+class TapInvoiced(SecretSafeConfig, CheckedInstants, OneLineFailures, Tap):
     """Invoiced customers, contacts, invoices and items, incremental, with deletes as tombstones."""
 
     # One line: the SDK's `--about --format=markdown` template cannot indent a multi-line docstring.

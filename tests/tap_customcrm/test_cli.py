@@ -43,10 +43,11 @@ def test_an_unreachable_service_exits_non_zero_naming_the_request_the_cause_and_
 
     run = _run("--config", str(config))
 
-    assert run.returncode != 0
-    final = run.stderr.strip().splitlines()[-1]
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr  # the one-line cause, not the SDK's stack
+    final = run.stderr.strip().splitlines()[-1].rsplit(" | ", 1)[-1]
     assert final == (
-        "singer_sdk.exceptions.FatalAPIError: GET /v1/customers: ConnectionError (Connection refused) "
+        "GET /v1/customers: ConnectionError (Connection refused) "
         "-- could not reach the service: check api_url and that it is reachable"
     )
     assert TOKEN not in run.stdout + run.stderr
@@ -120,3 +121,4 @@ def test_either_tap_refuses_a_start_date_that_is_no_date_before_any_request(
         if not accepted:
             assert "Traceback" not in run.stderr
             assert "127.0.0.1:9" not in run.stderr  # refused before the first request
+

@@ -6,9 +6,10 @@ keeps the SDK's backoff as the only retry loop. The tap's own base stream adds t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -87,3 +88,20 @@ class HTTPRulesStream(RESTStream[_TToken]):
                 raise FatalAPIError(self.rules.describe_failure(prepared_request, failure)) from failure
 
         return request
+
+
+class OneLineFailures:
+    """For a singer-sdk Tap class, listed before the SDK's base: run from its command line, a request that failed
+    for good (a 401, a service out of reach, retries run out) ends the run with its one-line cause, which names the
+    setting to check, and exit code 1, instead of a traceback through the SDK's internals. Any other error keeps
+    its traceback (that one is a bug to report), and `sync_all()` called from Python still raises FatalAPIError."""
+
+    logger: logging.Logger
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().invoke(*args, **kwargs)  # type: ignore[misc]
+        except FatalAPIError as failure:
+            cls.logger.error("%s", failure)  # the cause is the message; the stack would be the SDK's
+            raise SystemExit(1) from None
