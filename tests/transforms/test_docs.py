@@ -37,3 +37,12 @@ def test_the_check_command_fails_on_a_stale_file(tmp_path: Path) -> None:
     assert subprocess.run(check, capture_output=True, check=False).returncode == 1
     assert subprocess.run([str(DOCS_COMMAND), str(stale)], check=False).returncode == 0
     assert subprocess.run(check, capture_output=True, check=False).returncode == 0
+
+
+def test_each_flow_states_who_creates_who_wins_a_conflict_and_what_a_delete_does() -> None:
+    text = DATAFLOW.read_text("utf-8")
+    for flow in load_flows():
+        section = text.split(f"{flow.title}\n{'-' * len(flow.title)}\n")[1]
+        rules = section.split("The following properties")[0]
+        for rule in ("Create", "Conflict", "Delete"):
+            assert f"   * - {rule}\n     - {flow.sync[rule.lower()]}\n" in rules, (flow.name, rule)

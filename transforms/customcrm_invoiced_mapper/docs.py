@@ -69,6 +69,9 @@ def _section(flow: Flow) -> str:
         f"Once a link between a {crm} and a {inv} is established, it will keep in sync between the two systems, "
         "regardless of where it is edited.",
         "",
+        *_list_table(["Rule", "What the sync does"],
+                     [[rule.capitalize(), text] for rule, text in flow.sync.items()]),
+        "",
         f"The following properties are synchronized between a {crm} and a {inv}:",
         "",
     ]

@@ -7,7 +7,7 @@ cannot go, or a key it does not know, so a typo in a mapping file fails at start
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -22,7 +22,8 @@ FLOW_ORDER = ("customer", "order", "product", "user")  # the order of the spec's
 
 _ROW_KEYS = {"customcrm", "invoiced", "converter", "args", "direction", "required", "key", "fallback", "type", "notes"}
 _LIST_KEYS = {"customcrm", "invoiced", "direction", "notes", "rows", "key"}
-_FLOW_KEYS = {"flow", "customcrm", "invoiced", "notes", "scope", "rows", "lists", "unmapped"}
+_FLOW_KEYS = {"flow", "customcrm", "invoiced", "notes", "sync", "scope", "rows", "lists", "unmapped"}
+SYNC_RULES = ("create", "conflict", "delete")  # what each flow's `sync:` states, one sentence or more each
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Flow:
     rows: tuple[Row, ...]
     lists: tuple[ListSpec, ...]
     unmapped: tuple[Unmapped, ...]
+    sync: dict[str, str] = field(default_factory=dict)  # SYNC_RULES → what the targets do
 
     @property
     def title(self) -> str:
@@ -161,7 +163,15 @@ def parse_flow(data: Any, where: str) -> Flow:
             for system in ("customcrm", "invoiced")
             for field, reason in ((data.get("unmapped") or {}).get(system) or {}).items()
         ),
+        sync=_sync_rules(data.get("sync"), where),
     )
+
+
+def _sync_rules(data: Any, where: str) -> dict[str, str]:
+    """Who creates, who wins a conflict, what a delete does: stated for every flow, so the docs say it."""
+    if not isinstance(data, dict) or set(data) != set(SYNC_RULES):
+        raise MappingFileError(f"{where}: `sync` must state exactly {', '.join(SYNC_RULES)}")
+    return {rule: " ".join(str(data[rule]).split()) for rule in SYNC_RULES}
 
 
 def _side(data: dict[str, Any], key: str, where: str) -> Side:
