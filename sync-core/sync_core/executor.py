@@ -396,7 +396,6 @@ class Executor:
             reason = (f"held back: this run reached max_deletes ({self.budget.limit}); carried out by a run whose "
                       "max_deletes has room for every delete held")
             self._set_aside(destination, record, RetryKind.HELD, reason, count_as="skipped")
-            self.outcomes.skip(destination.stream, incoming.source_id, reason)
             return
         key = None
         if decided.action is Action.CREATE:
@@ -542,6 +541,8 @@ class Executor:
     ) -> None:
         stream, source_id = destination.stream, _source_id(record)
         self.outcomes.count(stream, count_as)
+        if count_as == "skipped":
+            self.outcomes.skip(stream, source_id, reason)
         if kind is not RetryKind.WAITING:
             self.logger.warning("%s %s set aside (%s): %s", stream, source_id, kind.value, reason)
         if self.dry_run:

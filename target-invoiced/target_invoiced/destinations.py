@@ -361,8 +361,7 @@ class InvoicesDestination(InvoicedDestination):
             return reference
         if "invoiced_id" in reference:
             return reference["invoiced_id"]
-        link = self.store.find(entity, "customcrm", str(reference["customcrm_id"]))
-        return None if link is None else link.invoiced_id
+        return self._linked(entity, reference["customcrm_id"], [])
 
     def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
         values = flatten(found)

@@ -27,3 +27,11 @@ def test_every_secret_is_sensitive() -> None:
             for setting in plugin.get("settings", []):
                 if setting["name"] in ("api_key", "api_token", "link_store_url"):
                     assert setting.get("sensitive") is True, (plugin["name"], setting["name"])
+
+
+def test_the_sync_job_runs_both_directions_in_order_every_15_minutes() -> None:
+    jobs = {job["name"]: job["tasks"] for job in PROJECT["jobs"]}
+    assert jobs["sync"] == [*jobs["customcrm-to-invoiced"], *jobs["invoiced-to-customcrm"]]
+    assert jobs["customcrm-to-invoiced"] == ["tap-customcrm to-invoiced target-invoiced"]
+    assert jobs["invoiced-to-customcrm"] == ["tap-invoiced to-customcrm target-customcrm"]
+    assert [(s["job"], s["interval"]) for s in PROJECT["schedules"]] == [("sync", "*/15 * * * *")]

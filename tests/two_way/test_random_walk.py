@@ -203,5 +203,4 @@ def test_a_random_walk_of_edits_on_both_sides_converges_after_every_round(system
         _assert_agreement(systems)
         quiet = systems.sync()
         assert quiet.writes == [], (round_number, quiet.writes, taken[-STEPS:])
-    assert len(taken) == ROUNDS * STEPS
     assert systems.rejects("target-customcrm") == []
