@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -24,9 +25,11 @@ class Credential:
 
 
 def parse_args(
-    prog: str, description: str, credential: Credential, argv: list[str] | None = None
+    prog: str, description: str, credential: Credential, argv: list[str] | None = None,
+    add_own: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
-    """Both sandboxes' command line; `args.credentials` holds the accepted keys or tokens."""
+    """Both sandboxes' command line; `args.credentials` holds the accepted keys or tokens. `add_own` adds the flags
+    only one sandbox has."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (printed)")
@@ -41,6 +44,8 @@ def parse_args(
         help="when the database is empty, fill it with N customers and everything else in proportion",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
+    if add_own:
+        add_own(parser)
     FaultConfig.add_arguments(parser)
     args = parser.parse_args(argv)
     given = args.credentials or os.environ.get(credential.env, "").split(",")

@@ -2,7 +2,7 @@
 
 Scale follows the customer count: one user per 10 customers (at least 3, so orders are spread over a
 sales team, not one or two people), one product per 4 customers (at least 5), two orders per customer,
-each with 1 to 5 lines.
+each with 1 to 5 lines; `users`, `products` and `orders` override those proportions.
 """
 
 from __future__ import annotations
@@ -20,31 +20,32 @@ ANCHOR_DATE = dt.date(2025, 1, 1)  # order dates fall in the year before, whatev
 ORDER_STATUSES = ("draft", "confirmed", "confirmed", "invoiced", "invoiced", "paid", "paid", "paid", "cancelled")
 
 
-def seed(store: Store, *, customers: int, seed_value: int = 0) -> None:
+def seed(store: Store, *, customers: int, seed_value: int = 0, users: int | None = None,
+         products: int | None = None, orders: int | None = None) -> None:
     if store.list(CUSTOMERS, ListQuery(limit=1, include_deleted=True))[0]:
         sys.stderr.write("seed: the database already holds customers; leaving it as it is\n")
         return
     names = SeedNames(seed_value)
     rng = names.rng
     with store.batch():
-        user_ids = [_create(store, USERS, _user(names, i)) for i in range(max(3, customers // 10))]
-        products = [_product(names, i) for i in range(max(5, customers // 4))]
-        product_ids = [_create(store, PRODUCTS, p) for p in products]
+        user_ids = [_create(store, USERS, _user(names, i)) for i in range(users or max(3, customers // 10))]
+        catalog = [_product(names, i) for i in range(products or max(5, customers // 4))]
+        product_ids = [_create(store, PRODUCTS, p) for p in catalog]
         customer_rows = [_customer(names, i) for i in range(customers)]
         customer_ids = [_create(store, CUSTOMERS, c) for c in customer_rows]
-        for i in range(2 * customers):
+        for i in range(orders or 2 * customers):
             k = rng.randrange(customers)
             customer = customer_rows[k]
             order_date = ANCHOR_DATE - dt.timedelta(days=rng.randint(1, 365))
             lines = []
             for _ in range(rng.randint(1, 5)):
-                p = rng.randrange(len(products))
+                p = rng.randrange(len(catalog))
                 free_text = rng.random() < 0.15
                 lines.append({
                     "product_id": None if free_text else product_ids[p],
-                    "description": "Freight and handling" if free_text else products[p]["name"],
+                    "description": "Freight and handling" if free_text else catalog[p]["name"],
                     "quantity": format_decimal(names.quantity(), 3),
-                    "unit_price": format_decimal(names.price(), 2) if free_text else products[p]["unit_price"],
+                    "unit_price": format_decimal(names.price(), 2) if free_text else catalog[p]["unit_price"],
                 })
             order = {
                 "order_number": f"SO-{10001 + i}",

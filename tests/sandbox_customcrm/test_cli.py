@@ -7,6 +7,7 @@ import sys
 from urllib.parse import urlparse
 
 import pytest
+import requests
 
 from tests.conftest import SandboxStarter
 
@@ -33,3 +34,22 @@ def test_a_port_already_taken_is_one_line_naming_it(system: str, start_sandbox: 
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"error: cannot listen on 127.0.0.1:{port}: Address already in use (use another --port, or 0 for a free one)"]
+
+
+def test_the_seed_scale_flags_set_each_count(start_sandbox: SandboxStarter) -> None:
+    token = "seed-test-token"
+    with start_sandbox("customcrm", "--token", token, "--seed-customers", "12", "--seed-users", "2",
+                       "--seed-products", "7", "--seed-orders", "30") as running:
+        counts = {}
+        for entity in ("customers", "users", "products", "orders"):
+            answer = requests.get(f"{running.url}/v1/{entity}", params={"limit": 100},
+                                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            counts[entity] = len(answer.json()["data"])
+    assert counts == {"customers": 12, "users": 2, "products": 7, "orders": 30}
+
+
+def test_a_seed_scale_below_one_is_refused() -> None:
+    done = subprocess.run([sys.executable, "-m", "sandbox.customcrm", "--token", "t", "--seed-orders", "0"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "--seed-orders: must be at least 1, got 0" in done.stderr
