@@ -4,10 +4,13 @@
 
 A seeded sandbox is started; --clients worker processes, each with one keep-alive connection, send the
 same kind of request back to back for --seconds per phase: a simple GET of one customer, a GET of a
-100-customer list page, and a customer create. Printed per phase: requests, requests per second of wall time,
-and (on Linux) requests per CPU-second of the sandbox process, which is what the sandbox can do on one core
-regardless of how busy the machine is. Later benchmarks need the sandbox far from being their bottleneck:
-several hundred simple requests per second is the floor.
+100-customer list page, the look-ups a sync makes before it creates (`metadata[customcrm_id]`, `filter[email]`,
+`filter[number]`), and a customer create. Printed per phase: requests, requests per second of wall time, (on Linux)
+requests per CPU-second of the sandbox process, which is what the sandbox can do on one core regardless of how
+busy the machine is, and the phase's cost relative to a GET by id in the same run. Later benchmarks need the
+sandbox far from being their bottleneck: several hundred simple requests per second is the floor, and a look-up
+should cost about what a GET by id costs at any size (they are served by indexes; `--seed-customers 50000` shows
+it).
 """
 
 from __future__ import annotations
@@ -29,7 +32,12 @@ sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a t
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 API_KEY = "bench-invoiced-key"
-PHASES = ("GET /customers/{id}", "GET /customers?per_page=100", "POST /customers")
+LOOKUPS = {  # each phase's path for the n-th request; the values match nothing, so each costs a seek and a COUNT
+    "GET /customers?metadata[customcrm_id]=": lambda n: f"/customers?metadata%5Bcustomcrm_id%5D=cus_x{n}",
+    "GET /customers?filter[email]=": lambda n: f"/customers?filter%5Bemail%5D=nobody{n}%40example.com",
+    "GET /invoices?filter[number]=": lambda n: f"/invoices?filter%5Bnumber%5D=SO-X{n}",
+}
+PHASES = ("GET /customers/{id}", "GET /customers?per_page=100", *LOOKUPS, "POST /customers")
 
 
 def client_loop(url: str, phase: str, seconds: float, customers: int, worker: int) -> int:
@@ -47,6 +55,8 @@ def client_loop(url: str, phase: str, seconds: float, customers: int, worker: in
             connection.request("GET", f"/customers/{done % customers + 1}", headers=headers)
         elif phase == PHASES[1]:
             connection.request("GET", "/customers?per_page=100", headers=headers)
+        elif phase in LOOKUPS:
+            connection.request("GET", LOOKUPS[phase](done), headers=headers)
         else:
             body = json.dumps({"name": f"Bench {worker}-{done}", "metadata": {"source": "bench"}})
             connection.request("POST", "/customers", body=body, headers=headers)
@@ -82,7 +92,8 @@ def main() -> None:
         print(f"sandbox seeded with {args.seed_customers} customers and listening in "
               f"{time.perf_counter() - started:.1f} s; {args.clients} clients, {args.seconds:g} s per phase, "
               "no injected latency")
-        print(f"{'phase':<30} {'requests':>9} {'req/s':>8} {'req per sandbox CPU-s':>22}")
+        print(f"{'phase':<40} {'requests':>9} {'req/s':>8} {'req per sandbox CPU-s':>22} {'cost / GET by id':>17}")
+        by_id = None
         with multiprocessing.Pool(args.clients) as pool:
             for phase in PHASES:
                 cpu_before = cpu_seconds(sandbox.process.pid)
@@ -99,7 +110,8 @@ def main() -> None:
                     if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before
                     else f"{'n/a':>22}"
                 )
-                print(f"{phase:<30} {total:>9} {total / wall:>8.0f} {per_cpu}")
+                by_id = by_id or total / wall
+                print(f"{phase:<40} {total:>9} {total / wall:>8.0f} {per_cpu} {by_id / (total / wall):>17.2f}")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ def first_syncs(meltano: Meltano, systems: Systems) -> None:
     print(report.summary_table(summaries))
     say(f"The {TYPED_BY_ORG_NUMBER + TYPED_BY_EMAIL} companies typed into Invoiced by hand were linked (by org "
         f"number or e-mail), not duplicated: 'updated', not 'created'.")
+    say("On the way back, Customcrm's 'updated' records are the cross-references it now keeps (external_ids.invoiced).")
     say("Skipped on purpose (the summary lists each record and why):")
     for line in report.skipped(summaries):
         say(f"  {line}")

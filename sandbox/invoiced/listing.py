@@ -167,7 +167,14 @@ def _add_metadata_filters(query: ListQuery, metadata: Any) -> None:
     for key, value in metadata.items():
         if not _METADATA_KEY.match(key) or key.isdigit() or not isinstance(value, str):
             raise invalid(f"Invalid filter parameter: {key}", "metadata")
-        query.add("CAST(json_extract(doc, ?) AS TEXT) = ?", f'$.metadata."{key}"', value)
+        # The key is in the SQL itself, not a parameter, so the expression matches the store's metadata indexes
+        # (store.py); the pattern above admits only letters, digits, '_' and '-', so it cannot break out.
+        query.add(f"{metadata_expression(key)} = ?", value)
+
+
+def metadata_expression(key: str) -> str:
+    """The SQL expression for one metadata key's value, as lists filter on it and indexes are built on it."""
+    return f"CAST(json_extract(doc, '$.metadata.\"{key}\"') AS TEXT)"
 
 
 def where_clause(conditions: Sequence[tuple[str, tuple[Any, ...]]]) -> tuple[str, list[Any]]:
