@@ -10,6 +10,7 @@ PLUGINS := $(wildcard sync-core/pyproject.toml tap-*/pyproject.toml target-*/pyp
 $(STAMP): requirements-dev.txt $(PLUGINS) Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: Python >= 3.11 is needed for the tests (found " + sys.version.split()[0] + "); run e.g. make test PYTHON=python3.11")'
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "make: '$(PYTHON) -m venv' failed: install Python's venv module (on Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
+	@echo "make: installing this project and its tools into $(VENV)/ (a few minutes the first time; again only when a requirement changes)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PLUGINS),-e ./$(dir $(p)))
 	touch $(STAMP)
