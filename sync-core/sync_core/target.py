@@ -162,6 +162,15 @@ class SyncTarget(SecretSafeConfig, Target):
 
     def process_endofpipe(self) -> None:
         try:
+            self._finish()
+        finally:
+            if "store" in self.__dict__:
+                # Close the pool's connections: left to the interpreter's exit, psycopg warns of each one and
+                # PostgreSQL logs it as an unexpected EOF.
+                self.store.close()
+
+    def _finish(self) -> None:
+        try:
             for stream in self._ordered(self._sinks_active):
                 self.drain_one(self._sinks_active[stream])
             if self._sinks_active:

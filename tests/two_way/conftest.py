@@ -51,8 +51,10 @@ class SyncRun:
 class TwoWay(Systems):
     """The two sandboxes, their APIs (from Systems), and `meltano run` between them."""
 
-    def __init__(self, customcrm: RunningSandbox, invoiced: RunningSandbox, root: Path, meltano_root: Path) -> None:
+    def __init__(self, customcrm: RunningSandbox, invoiced: RunningSandbox, root: Path, meltano_root: Path, *,
+                 project: Path = REPO_ROOT) -> None:
         super().__init__(customcrm, invoiced, root)
+        self.project = project  # the folder `meltano` runs in: this repository, or a copy of its meltano.yml
         self.links_path = root / "links.db"
         self.env = {
             **os.environ,
@@ -74,7 +76,7 @@ class TwoWay(Systems):
 
     def meltano(self, *args: str, expect_ok: bool = True, env: dict[str, str] | None = None,
                 timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([MELTANO, *args], cwd=REPO_ROOT, env={**self.env, **(env or {})},
+        result = subprocess.run([MELTANO, *args], cwd=self.project, env={**self.env, **(env or {})},
                                 capture_output=True, text=True, timeout=timeout, check=False)
         if expect_ok:
             assert result.returncode == 0, f"meltano {' '.join(args)}:\n{result.stderr[-6000:]}"
