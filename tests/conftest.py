@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from sandbox.common.process import RunningSandbox, running_sandbox
+from sandbox.common.process import REPO_ROOT, RunningSandbox, running_sandbox
 
 # No time limit per example: these machines are shared and noisy, and speed is the benchmarks' business.
 settings.register_profile("shared-machine", deadline=None)
@@ -21,3 +25,17 @@ SandboxStarter = Callable[..., AbstractContextManager[RunningSandbox]]
 def start_sandbox() -> SandboxStarter:
     """`with start_sandbox("invoiced", "--api-key", KEY) as sb:` runs one for the block."""
     return running_sandbox
+
+
+MELTANO = str(Path(sys.executable).with_name("meltano"))
+
+
+@pytest.fixture(scope="session")
+def meltano_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`meltano install` once: the plugins' virtual environments, shared by every module."""
+    root = tmp_path_factory.mktemp("meltano-sys")
+    result = subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
+                            check=False, env={**os.environ, "MELTANO_SYS_DIR_ROOT": str(root),
+                                              "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"})
+    assert result.returncode == 0, result.stderr[-4000:]
+    return root

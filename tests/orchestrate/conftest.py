@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import SandboxStarter
-from tests.two_way.conftest import TwoWay, meltano_root, two_way  # noqa: F401 (meltano_root: the shared fixture)
+from tests.two_way.conftest import TwoWay, two_way
 
 # What the dev environment reads, and the worker variable each test tenant keeps it in.
 DEV_VARIABLES = ("DEV_CUSTOMCRM_API_URL", "DEV_CUSTOMCRM_API_TOKEN", "DEV_INVOICED_API_URL", "DEV_INVOICED_API_KEY",
@@ -55,7 +55,7 @@ class Worker:
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter,
-           meltano_root: Path) -> Iterator[Worker]:  # noqa: F811 (the fixture imported above)
+           meltano_root: Path) -> Iterator[Worker]:
     sandboxes = two_way(tmp_path_factory, start_sandbox, meltano_root,
                         crm_seed=("--seed-customers", "5", "--seed", "31"),
                         inv_seed=("--seed-customers", "3", "--seed", "32"))

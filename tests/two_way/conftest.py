@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,10 +21,9 @@ import pytest
 import sqlalchemy as sa
 
 from sandbox.common.process import REPO_ROOT, RunningSandbox
-from tests.conftest import SandboxStarter
+from tests.conftest import MELTANO, SandboxStarter
 from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN, INVOICED_KEY, WRITE, Systems
 
-MELTANO = str(Path(sys.executable).with_name("meltano"))
 TARGETS = ("target-invoiced", "target-customcrm")
 
 
@@ -153,17 +151,6 @@ class TwoWay(Systems):
 
 def _writes(lines: list[str]) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for line in lines if (m := WRITE.search(line))]
-
-
-@pytest.fixture(scope="session")
-def meltano_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`meltano install` once: the plugins' virtual environments, shared by every module."""
-    root = tmp_path_factory.mktemp("meltano-sys")
-    result = subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
-                            check=False, env={**os.environ, "MELTANO_SYS_DIR_ROOT": str(root),
-                                              "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"})
-    assert result.returncode == 0, result.stderr[-4000:]
-    return root
 
 
 def two_way(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter, meltano_root: Path, *,
