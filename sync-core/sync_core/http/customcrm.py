@@ -13,7 +13,15 @@ from urllib.parse import urlsplit
 import requests
 
 from sync_core.http import policy
-from sync_core.http.policy import BROKEN_ANSWER_HINTS, Action, ErrorPolicy, FailureHints, HTTPRules, Verdict
+from sync_core.http.policy import (
+    BROKEN_ANSWER_HINTS,
+    TLS_HINTS,
+    Action,
+    ErrorPolicy,
+    FailureHints,
+    HTTPRules,
+    Verdict,
+)
 
 # The contract's own timestamp text: UTC, exactly six fractional digits and a Z, so that text order is time order.
 # It is what Customcrm sends and expects (e.g. `updated_since`); records pass it on untouched. Not
@@ -37,6 +45,7 @@ POLICY = ErrorPolicy(
 )
 
 FAILURE_HINTS: FailureHints = (
+    *TLS_HINTS,
     (requests.exceptions.ConnectTimeout, "could not connect in time: check api_url and that the service is reachable"),
     (requests.exceptions.Timeout, "no answer in time: the service is slow or stuck; raise request_timeout"),
     (requests.exceptions.ConnectionError, "could not reach the service: check api_url and that it is reachable"),
@@ -61,7 +70,7 @@ def describe_error(response: requests.Response, verdict: Verdict) -> str:
 
 def describe_failure(request: requests.PreparedRequest, failure: BaseException) -> str:
     """`GET /v1/orders: ConnectionError (Connection refused) -- <what to check>`: no answer at all."""
-    return policy.describe_failure(request, failure, FAILURE_HINTS, show_query=False)
+    return policy.describe_failure(request, failure, FAILURE_HINTS)
 
 
 def _error_body(response: requests.Response) -> dict[str, Any] | None:

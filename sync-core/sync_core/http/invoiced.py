@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from singer_sdk import typing as th
@@ -15,12 +16,12 @@ from singer_sdk import typing as th
 from sync_core.http import policy
 from sync_core.http.policy import (
     BROKEN_ANSWER_HINTS,
+    TLS_HINTS,
     Action,
     ErrorPolicy,
     FailureHints,
     HTTPRules,
     Verdict,
-    path_and_query,
 )
 
 PRODUCTION_URL = "https://api.invoiced.com"
@@ -87,6 +88,7 @@ def classify(status: int, *, missing_ok: bool = False) -> Verdict | None:
 
 
 FAILURE_HINTS: FailureHints = (
+    *TLS_HINTS,
     (requests.exceptions.ConnectTimeout, "could not connect in time: check api_url (or sandbox) and that the "
      "service is reachable"),
     (requests.exceptions.Timeout, "no answer in time: Invoiced is slow or stuck; raise request_timeout"),
@@ -97,9 +99,10 @@ FAILURE_HINTS: FailureHints = (
 
 
 def describe_error(response: requests.Response, verdict: Verdict) -> str:
-    """`GET /customers?page=1 -> 401 invalid_request: <Invoiced's message> -- <reason>`: never headers or the key."""
+    """`GET /customers -> 401 invalid_request: <Invoiced's message> -- <reason>`: the path without its query (a
+    look-up's query holds a customer's e-mail or org number), never headers or the key."""
     request = response.request
-    text = f"{request.method} {path_and_query(request.url or '')} -> {response.status_code}"
+    text = f"{request.method} {urlsplit(request.url or '').path} -> {response.status_code}"
     try:
         body = response.json()
     except ValueError:
@@ -114,7 +117,7 @@ def describe_error(response: requests.Response, verdict: Verdict) -> str:
 
 
 def describe_failure(request: requests.PreparedRequest, failure: BaseException) -> str:
-    """`GET /customers?page=1: ConnectionError (Connection refused) -- <what to check>`: no answer at all."""
+    """`GET /customers: ConnectionError (Connection refused) -- <what to check>`: no answer at all."""
     return policy.describe_failure(request, failure, FAILURE_HINTS)
 
 

@@ -58,6 +58,12 @@ class ErrorPolicy:
 # A hint per kind of failure that got no answer, the most specific kind first (a connect timeout is both a
 # timeout and a connection error). Each system puts its own first, naming its settings; these end every list.
 FailureHints = tuple[tuple[type[BaseException], str], ...]
+# A certificate the client does not trust: no retry can change it (see `refuses_retry`), and it is not a reachability
+# problem, although requests files it under ConnectionError. Each system puts it before its ConnectionError hint.
+TLS_HINTS: FailureHints = (
+    (requests.exceptions.SSLError, "the server's TLS certificate is not trusted (or not valid for this host): if "
+     "your own certificate authority signed it, set ca_bundle to that authority's PEM file"),
+)
 BROKEN_ANSWER_HINTS: FailureHints = (
     (requests.exceptions.ChunkedEncodingError, "the connection broke mid-answer, usually transient: run again"),
     (requests.exceptions.ContentDecodingError, "the answer arrived garbled, usually transient: run again"),
@@ -74,27 +80,23 @@ class HTTPRules:
     describe_failure: Callable[[requests.PreparedRequest, BaseException], str]
 
 
-def describe_failure(
-    request: requests.PreparedRequest, failure: BaseException, hints: FailureHints, *, show_query: bool = True
-) -> str:
-    """`GET /customers?page=1: ConnectionError (Connection refused) -- <what to check>`, for a request that got
+def describe_failure(request: requests.PreparedRequest, failure: BaseException, hints: FailureHints) -> str:
+    """`GET /customers: ConnectionError (Connection refused) -- <what to check>`, for a request that got
     no answer. Replaces urllib3's text (`HTTPConnectionPool(...): Max retries exceeded with url: ...`), which
     names neither the setting to check nor, in plain words, what went wrong."""
     hint = next((hint for kind, hint in hints if isinstance(failure, kind)), "the request failed")
-    url = request.url or ""
-    target = path_and_query(url) if show_query else urlsplit(url).path
-    return f"{request.method} {target}: {type(failure).__name__} ({_root_cause(failure)}) -- {hint}"
+    path = urlsplit(request.url or "").path  # never the query: a look-up's holds an e-mail or an org number
+    return f"{request.method} {path}: {type(failure).__name__} ({_root_cause(failure)}) -- {hint}"
+
+
+def refuses_retry(failure: BaseException | None) -> bool:
+    """A failure with no answer that no retry can change: the certificate check failed."""
+    return isinstance(failure, requests.exceptions.SSLError)
 
 
 def describe_retry(failure: str, retry: int, max_retries: int, wait_seconds: float) -> str:
     """`<failure>; retry 2 of 5 in 0.73 s`: one wording, so the count reads the same in every plugin's log."""
     return f"{failure}; retry {retry} of {max_retries} in {wait_seconds:.2f} s"
-
-
-def path_and_query(url: str) -> str:
-    """`/customers?page=2` of a URL: what was asked, without the scheme and host the user configured."""
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def _root_cause(failure: BaseException) -> str:
