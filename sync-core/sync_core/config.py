@@ -3,31 +3,72 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from singer_sdk.exceptions import ConfigValidationError
 
 
-class CheckedInstants:
-    """For a singer-sdk plugin class, listed before the SDK's base: every `format: date-time` setting must be a date
-    and time when the plugin starts. The SDK checks only the type, so `start_date: yesterday` would otherwise fail
-    at the first stream with a traceback."""
+class CheckedSettings:
+    """For a singer-sdk plugin class, listed before the SDK's base: the settings are checked when the plugin starts,
+    each problem naming its setting and how to write it.
+
+    - A number that arrives as text is read as a number. Meltano hands a setting set from the environment
+      (`TARGET_INVOICED_REQUEST_TIMEOUT=2.5`) over as text when meltano.yml declares no kind for it, and meltano.yml
+      declares none for numbers: Meltano 4.4 stops with a bare `invalid literal for int()` on a fraction given to an
+      `integer` setting, and cannot pass on a `decimal` one set from the environment at all. So the check is here.
+    - Every `format: date-time` setting must be a date and time. The SDK checks only the type, so
+      `start_date: yesterday` would otherwise fail at the first stream with a traceback.
+    """
 
     config_jsonschema: dict[str, Any]
-    config: Any
+    _config: dict[str, Any]
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        errors: list[str] = super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
-        problems = []
-        for name, spec in self.config_jsonschema["properties"].items():
-            value = self.config.get(name)
-            if spec.get("format") != "date-time" or value in (None, "") or not isinstance(value, str):
-                continue
+        problems = {name: problem for name, spec in self.config_jsonschema["properties"].items()
+                    if (problem := self._check(name, spec)) is not None}
+        try:
+            errors: list[str] = super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc]
+        except ConfigValidationError as exc:
+            if not problems:
+                raise
+            errors = exc.errors
+        # The schema's own word on a setting already named here would only repeat it less clearly.
+        errors = [error for error in errors if not any(error.endswith(f" in config[{name!r}]") for name in problems)]
+        if problems and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=[*problems.values(), *errors],
+                                        schema=self.config_jsonschema)
+        return [*problems.values(), *errors]
+
+    def _check(self, name: str, spec: dict[str, Any]) -> str | None:
+        """The problem with one setting's value, if any; a number given as text is replaced by the number."""
+        value = self._config.get(name)
+        if not isinstance(value, str) or value == "":
+            return None
+        types = [spec["type"]] if isinstance(spec.get("type"), str) else spec.get("type", [])
+        if "integer" in types or "number" in types:
+            number = _number(value, whole="number" not in types)
+            if number is None:
+                kind = "a number" if "number" in types else "a whole number"
+                return f"config[{name!r}] is {value!r}, not {kind}: write it as {kind}, e.g. {spec.get('default', 1)}"
+            self._config[name] = number
+        elif spec.get("format") == "date-time":
             try:
                 datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
-                problems.append(f"config[{name!r}] is {value!r}, not a date and time: write it as ISO 8601, e.g. "
-                                "2026-01-31T00:00:00Z (or 2026-01-31)")
-        if problems and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=problems, schema=self.config_jsonschema)
-        return errors + problems
+                return (f"config[{name!r}] is {value!r}, not a date and time: write it as ISO 8601, e.g. "
+                        "2026-01-31T00:00:00Z (or 2026-01-31)")
+        return None
+
+
+def _number(text: str, *, whole: bool) -> int | float | None:
+    """`'8'` -> 8, `'2.5'` -> 2.5 (None for a whole number); None for anything that is not a finite number."""
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    if number == number.to_integral_value():
+        return int(number)
+    return None if whole else float(number)

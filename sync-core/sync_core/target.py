@@ -24,6 +24,7 @@ from singer_sdk import Target
 from singer_sdk.sinks import BatchSink
 
 from sync_core.client import RunStopped
+from sync_core.config import CheckedSettings
 from sync_core.executor import SOURCE, DeleteBudget, Destination, Executor
 from sync_core.outcomes import Outcomes
 from sync_core.secrets import SecretSafeConfig
@@ -76,8 +77,7 @@ class SyncSink(BatchSink):
         self.sync_target.executor.run(destination, records)
 
 
-
-class SyncTarget(SecretSafeConfig, Target):
+class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
     """Subclasses name the source system, the stream order and build each stream's Destination."""
 
     source_system: ClassVar[str]  # whose records this target takes, e.g. "customcrm"

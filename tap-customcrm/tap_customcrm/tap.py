@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from sync_core.config import CheckedInstants
+from sync_core.config import CheckedSettings
 from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
@@ -13,7 +13,7 @@ from tap_customcrm import streams
 from tap_customcrm.output import RecordLineWriter
 
 
-class TapCustomcrm(SecretSafeConfig, CheckedInstants, OneLineFailures, Tap):
+class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
     """Reads Customcrm customers, products, orders and users incrementally, deletes included as tombstones."""
 
     name = "tap-customcrm"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from sync_core.config import CheckedInstants
+from sync_core.config import CheckedSettings
 from sync_core.http import invoiced
 from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.http.stream import OneLineFailures
@@ -13,7 +13,7 @@ from sync_core.secrets import SecretSafeConfig
 from tap_invoiced import streams
 
 
-class TapInvoiced(SecretSafeConfig, CheckedInstants, OneLineFailures, Tap):
+class TapInvoiced(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
     """Invoiced customers, contacts, invoices and items, incremental, with deletes as tombstones."""
 
     # One line: the SDK's `--about --format=markdown` template cannot indent a multi-line docstring.

@@ -29,7 +29,7 @@ def about(executable: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def _kind(name: str, schema: dict[str, Any]) -> str:
+def _kind(name: str, schema: dict[str, Any]) -> str | None:
     types = schema.get("type") or []
     if "enum" in schema:
         return "options"
@@ -37,9 +37,11 @@ def _kind(name: str, schema: dict[str, Any]) -> str:
         return "date_iso8601"
     if "boolean" in types:
         return "boolean"
-    # Meltano 4.4 fails on a `decimal` setting set from the environment ("Decimal is not JSON serializable").
+    # Numbers have no kind: Meltano 4.4 stops with a bare "invalid literal for int()" on a fraction set from the
+    # environment for an `integer` setting, and with "Decimal is not JSON serializable" on any `decimal` one. Without
+    # a kind the text reaches the plugin, which reads it as a number or names the setting (sync_core.config).
     if "integer" in types or "number" in types:
-        return "integer"
+        return None
     return "string"
 
 
@@ -50,13 +52,14 @@ def declared(executable: str) -> tuple[list[dict[str, Any]], list[str]]:
     for name, schema in info["settings"]["properties"].items():
         if name in SDK_SETTINGS:
             continue
-        setting: dict[str, Any] = {"name": name, "kind": _kind(name, schema), "label": schema.get("title") or name,
-                                   "description": schema.get("description", "")}
-        if setting["kind"] == "options":
+        kind = _kind(name, schema)
+        setting: dict[str, Any] = {"name": name, **({"kind": kind} if kind else {}),
+                                   "label": schema.get("title") or name, "description": schema.get("description", "")}
+        if kind == "options":
             setting["options"] = [{"label": value, "value": value} for value in schema["enum"]]
         if schema.get("default") is not None:
             default = schema["default"]
-            setting["value"] = int(default) if setting["kind"] == "integer" else default
+            setting["value"] = default
         if schema.get("secret"):
             setting["sensitive"] = True
         settings.append(setting)
