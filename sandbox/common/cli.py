@@ -6,13 +6,14 @@ import argparse
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
 from sandbox.common.faults import FaultConfig, FaultInjector
-from sandbox.common.http import App, SandboxServer
+from sandbox.common.http import App, SandboxServer, tls_context
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ def parse_args(
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (printed)")
     parser.add_argument("--db", default=":memory:", help="SQLite file holding the state, or :memory:")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain), PEM")
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert, PEM")
     parser.add_argument(
         credential.flag, dest="credentials", action="append", default=[], metavar="SECRET",
         help=f"{credential.help}; repeat to accept several, or comma-separated in ${credential.env}",
@@ -52,6 +55,8 @@ def parse_args(
     args.credentials = [secret.strip() for secret in given]
     if not all(args.credentials):
         parser.error(f"give {credential.flag} SECRET (not empty), or set {credential.env}")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("give --tls-cert and --tls-key together (or neither, for plain HTTP)")
     if args.seed_customers < 0:
         parser.error("--seed-customers must be >= 0")
     return args
@@ -65,7 +70,11 @@ def serve(app: App, args: argparse.Namespace) -> NoReturn:
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     try:
-        server = SandboxServer((args.host, args.port), app, FaultInjector(faults), verbose=args.verbose)
+        tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    except (OSError, ssl.SSLError) as exc:
+        sys.exit(f"error: cannot load --tls-cert/--tls-key: {exc}")
+    try:
+        server = SandboxServer((args.host, args.port), app, FaultInjector(faults), verbose=args.verbose, tls=tls)
     except OSError as exc:
         sys.exit(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror} (use another --port, or 0 for a "
                  "free one)")

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
 import sys
 import traceback
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sandbox.common.faults import Fault, FaultInjector
 
 log = logging.getLogger("sandbox")
+FAULT_LOG_PREFIX = "fault injected: "
 
 
 @dataclass
@@ -102,6 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         app, injector = self.server.app, self.server.injector
         fault, delay = injector.draw(request.method)
+        if fault is not Fault.NONE:
+            # One line per fault, always: what a soak run counts its faults met by.
+            log.info("%s%s %s %s", FAULT_LOG_PREFIX, fault.value, request.method, request.path)
         if fault is Fault.DROP:
             injector.wait(delay)
             self._drop()
@@ -159,17 +164,37 @@ class SandboxServer(ThreadingHTTPServer):
     request_queue_size = 256  # bursts of concurrent clients must queue, not be refused
 
     def __init__(
-        self, address: tuple[str, int], app: App, injector: FaultInjector, *, verbose: bool = False
+        self, address: tuple[str, int], app: App, injector: FaultInjector, *, verbose: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.app = app
         self.injector = injector
         self.verbose = verbose
+        self.tls = tls
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake runs here, in the connection's own thread, so a client that refuses the certificate
+        # (or never speaks TLS) holds up no one else.
+        if self.tls is not None:
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError) as refused:
+                log.info("TLS handshake with %s failed: %s", client_address[0], refused)
+                return
+        super().finish_request(request, client_address)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+
+def tls_context(cert_path: str, key_path: str) -> ssl.SSLContext:
+    """A server context that presents the certificate chain in `cert_path` (PEM) with its key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 @contextlib.contextmanager

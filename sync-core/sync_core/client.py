@@ -15,7 +15,7 @@ from typing import Any
 import backoff
 import requests
 
-from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, retry_waits
+from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, refuses_retry, retry_waits
 from sync_core.http.session import new_session
 
 # A 429 is waited out this long at most; after that the record is set aside like any other transient failure.
@@ -98,7 +98,10 @@ class ApiClient:
     ) -> None:
         self.rules = rules
         self.base_url = base_url.rstrip("/")
-        self.session = new_session(self.base_url, ca_bundle=ca_bundle)
+        try:
+            self.session = new_session(self.base_url, ca_bundle=ca_bundle)
+        except FileNotFoundError as missing:
+            raise RunStopped(str(missing)) from None
         self.session.auth = auth
         self.session.headers.update({"Accept": "application/json", "User-Agent": user_agent})
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(max_in_flight, 1) + 4)
@@ -134,6 +137,8 @@ class ApiClient:
             if _rate_limited(failure):
                 limited += 1
                 return False  # waited out (the pace drops meanwhile), never counted against max_retries
+            if refuses_retry(failure):
+                return True
             failures += 1
             return failures > self.max_retries
 
@@ -154,6 +159,8 @@ class ApiClient:
             raise RequestFailed(f"{failure} ({_gave_up(failures, limited)})", status=status,
                                 answer=answer, transient=True) from None
         except requests.RequestException as failure:
+            if refuses_retry(failure):  # the same for every record: stop before any write
+                raise RunStopped(self.rules.describe_failure(request, failure)) from None
             message = f"{self.rules.describe_failure(request, failure)} ({_gave_up(failures, limited)})"
             raise RequestFailed(message, status=None, answer=None, transient=True) from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS
+from sync_core.http.settings import CA_BUNDLE, MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS
 
 MAX_IN_FLIGHT_CEILING = 20  # Invoiced allows 20 requests in flight per API key
 
@@ -84,4 +84,5 @@ OPERATOR_SETTINGS = th.PropertiesList(
     REQUEST_TIMEOUT,
     MAX_RETRIES,
     RETRY_WAIT_SECONDS,
+    CA_BUNDLE,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from sync_core.config import CheckedSettings
-from sync_core.http.settings import MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
+from sync_core.http.settings import CA_BUNDLE, MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
 
@@ -53,6 +53,7 @@ class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
         REQUEST_TIMEOUT,
         MAX_RETRIES,
         RETRY_WAIT_SECONDS,
+        CA_BUNDLE,
         user_agent("tap-customcrm"),
     ).to_dict()
 

@@ -104,6 +104,7 @@ class TargetCustomcrm(SyncTarget):
             retry_wait_seconds=float(self.config.get("retry_wait_seconds", 1.0)),
             user_agent=self.config.get("user_agent") or f"target-customcrm/{metadata.version('target-customcrm')}",
             logger=self.logger,
+            ca_bundle=self.config.get("ca_bundle"),
         )
         return CustomcrmApi(client)
 

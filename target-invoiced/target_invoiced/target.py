@@ -74,6 +74,7 @@ class TargetInvoiced(SyncTarget):
             retry_wait_seconds=float(self.config.get("retry_wait_seconds", 1.0)),
             user_agent=self.config.get("user_agent") or f"target-invoiced/{metadata.version('target-invoiced')}",
             logger=self.logger,
+            ca_bundle=self.config.get("ca_bundle"),
         )
         return InvoicedApi(client)
 

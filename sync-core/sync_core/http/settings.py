@@ -34,6 +34,16 @@ RETRY_WAIT_SECONDS = th.Property(
 )
 
 
+CA_BUNDLE = th.Property(
+    "ca_bundle",
+    th.StringType,
+    title="CA bundle",
+    description="Path to a PEM file of the certificate authorities to trust for HTTPS, e.g. a company proxy's "
+    "or a private deployment's own CA. Default: the system's trusted authorities (through certifi). "
+    "Certificates are always verified; there is no setting to turn that off.",
+)
+
+
 def user_agent(plugin_name: str) -> th.Property:
     """The `user_agent` setting; `plugin_name` names the default (the plugin sends `<name>/<version>`)."""
     return th.Property(

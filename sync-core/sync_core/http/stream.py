@@ -15,7 +15,7 @@ import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams import RESTStream
 
-from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, retry_waits
+from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, refuses_retry, retry_waits
 from sync_core.http.session import new_session
 
 if TYPE_CHECKING:
@@ -32,7 +32,10 @@ class HTTPRulesStream(RESTStream[_TToken]):
 
     @cached_property
     def requests_session(self) -> requests.Session:
-        return new_session(self.url_base)
+        try:
+            return new_session(self.url_base, ca_bundle=self.config.get("ca_bundle"))
+        except FileNotFoundError as missing:
+            raise FatalAPIError(str(missing)) from None
 
     @property
     def timeout(self) -> float:  # type: ignore[override]  # the SDK types it int; requests takes float
@@ -77,7 +80,16 @@ class HTTPRulesStream(RESTStream[_TToken]):
         )
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        retrying = super().request_decorator(func)
+        def once(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            # The SDK's backoff retries every ConnectionError; an untrusted certificate is one, but no retry helps.
+            try:
+                return func(prepared_request, context)
+            except requests.RequestException as failure:
+                if refuses_retry(failure):
+                    raise FatalAPIError(self.rules.describe_failure(prepared_request, failure)) from failure
+                raise
+
+        retrying = super().request_decorator(once)
 
         def request(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
             # The SDK's backoff re-raises the last failure as requests raised it; for a request that never got
