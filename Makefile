@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PLUGINS := $(wildcard sync-core/pyproject.toml tap-*/pyproject.toml target-*/pyproject.toml transforms/pyproject.toml)
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench bench-quick clean
 
 $(STAMP): requirements-dev.txt $(PLUGINS) Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: Python >= 3.11 is needed for the tests (found " + sys.version.split()[0] + "); run e.g. make test PYTHON=python3.11")'
@@ -28,6 +28,11 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# A smoke run of the same harness at tiny sizes (about a minute); BENCH_OUT sets where its results go.
+BENCH_OUT ?= bench/results/quick
+bench-quick: install
+	$(BIN)/python bench/run_all.py --quick --out $(BENCH_OUT)
 
 clean:
 	rm -rf $(VENV) .meltano .pytest_cache .ruff_cache .hypothesis .demo

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a top-level package of the repo
 
+from bench.harness import save_figures  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 API_KEY = "bench-invoiced-key"
@@ -83,7 +84,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent keep-alive clients (processes)")
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each phase")
     parser.add_argument("--seed-customers", type=int, default=1000, help="size of the seeded data")
+    parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
+    phases = []
 
     started = time.perf_counter()
     with running_sandbox(
@@ -112,6 +115,9 @@ def main() -> None:
                 )
                 by_id = by_id or total / wall
                 print(f"{phase:<40} {total:>9} {total / wall:>8.0f} {per_cpu} {by_id / (total / wall):>17.2f}")
+                phases.append({"phase": phase, "requests": total, "per_second": total / wall,
+                               "cost_over_get_by_id": by_id / (total / wall)})
+    save_figures(args.json, {"seed_customers": args.seed_customers, "clients": args.clients, "phases": phases})
 
 
 if __name__ == "__main__":

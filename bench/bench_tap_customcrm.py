@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a top-level package of the repo
 
+from bench.harness import save_figures  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 TOKEN = "bench-token"
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=3100, help="customers in the smaller service")
     parser.add_argument("--repeat", type=int, default=3, help="runs per program and size")
     parser.add_argument("--baseline", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
     if args.baseline:
         baseline(args.baseline)
@@ -136,9 +138,17 @@ def main() -> None:
     best = {name: min(large[name]) - min(small[name]) for name in PROGRAMS}
     paired = {name: [b - s for s, b in zip(small[name], large[name], strict=True)] for name in PROGRAMS}
     print(f"marginal, +{extra:>6} records  " + _row(extra, best, paired) + "   (goal <= 1.5)")
+    peaks = {name: [max(r.peak_rss_mib for r in runs[name]) for runs in results] for name in PROGRAMS}
     for name in PROGRAMS:
-        peaks = (max(r.peak_rss_mib for r in runs[name]) for runs in results)
-        print(f"peak memory of {name}: " + ", ".join(f"{p:.1f} MiB at {n}" for p, n in zip(peaks, sizes, strict=True)))
+        print(f"peak memory of {name}: "
+              + ", ".join(f"{p:.1f} MiB at {n}" for p, n in zip(peaks[name], sizes, strict=True)))
+    whole = {name: 10_000 * min(large[name]) / sizes[1] for name in PROGRAMS}
+    save_figures(args.json, {
+        "tap": "tap-customcrm", "records": sizes, "repeat": args.repeat,
+        "cpu_s_per_10k_whole": whole, "ratio_whole": whole["tap"] / whole["baseline"],
+        "cpu_s_per_10k_marginal": {name: 10_000 * best[name] / extra for name in PROGRAMS},
+        "ratio_marginal": best["tap"] / best["baseline"], "peak_rss_mib": peaks,
+    })
 
 
 def _row(records: int, best: dict[str, float], runs: dict[str, list[float]]) -> str:

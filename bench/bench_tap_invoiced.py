@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a top-level package of the repo
 
+from bench.harness import save_figures  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 KEY = "sk_bench_tap_invoiced"
@@ -103,6 +104,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1300)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--baseline", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
     if args.baseline:
         baseline(args.baseline)
@@ -132,6 +134,14 @@ def main() -> None:
     growth = big_tap.peak_rss_mib - small_tap.peak_rss_mib
     print(f"tap peak memory: {small_tap.peak_rss_mib:.1f} MiB at {small_tap.records} records, "
           f"{big_tap.peak_rss_mib:.1f} MiB at {big_tap.records} ({growth:+.1f} MiB)")
+    save_figures(args.json, {
+        "tap": "tap-invoiced", "records": [small_tap.records, big_tap.records], "repeat": args.repeat,
+        "cpu_s_per_10k_whole": {"tap": whole_tap, "baseline": whole_plain}, "ratio_whole": whole_tap / whole_plain,
+        "cpu_s_per_10k_marginal": {"tap": marginal_tap, "baseline": marginal_plain},
+        "ratio_marginal": marginal_tap / marginal_plain,
+        "peak_rss_mib": {"tap": [small_tap.peak_rss_mib, big_tap.peak_rss_mib],
+                         "baseline": [small_plain.peak_rss_mib, big_plain.peak_rss_mib]},
+    })
 
 
 if __name__ == "__main__":

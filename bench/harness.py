@@ -1,0 +1,136 @@
+"""What the benchmarks share: the plugin executables run as child processes with their own rusage, the requests a
+sandbox served (from its --verbose log), and each benchmark's figures written as JSON for run_all.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CRM_TOKEN = "bench-customcrm-token"
+INV_KEY = "bench-invoiced-key"
+# A --verbose sandbox logs `127.0.0.1 "POST /customers HTTP/1.1" 201 -` per request.
+SERVED = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) ')
+WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One child process: its CPU (user + system) and peak resident memory, from the kernel's rusage."""
+
+    program: str
+    cpu_seconds: float
+    peak_rss_mib: float
+
+
+@dataclass(frozen=True)
+class Served:
+    """The requests a sandbox answered in a stretch of its log."""
+
+    reads: int
+    writes: int
+    rate_limited: int  # answered 429
+
+    @property
+    def requests(self) -> int:
+        return self.reads + self.writes
+
+
+def served(log: str, since: int = 0) -> tuple[Served, int]:
+    """What the log says was served after its first `since` request lines, and the new line count."""
+    lines = [m for line in log.splitlines() if (m := SERVED.search(line))]
+    new = lines[since:]
+    writes = sum(1 for m in new if m["method"] in WRITES)
+    limited = sum(1 for m in new if m["status"] == "429")
+    return Served(len(new) - writes, writes, limited), len(lines)
+
+
+def served_requests(log: str) -> list[tuple[str, str]]:
+    """(method, path) of every request in the log, in order."""
+    return [(m["method"], m["path"]) for line in log.splitlines() if (m := SERVED.search(line))]
+
+
+def run_pipeline(commands: list[list[str | Path]], stdin: IO[Any] | int | None = subprocess.DEVNULL,
+                 stdout: IO[Any] | int | None = subprocess.DEVNULL) -> tuple[float, list[Usage]]:
+    """Run `a | b | c`, wait for each with os.wait4 (its own CPU and peak RSS), fail if any exits non-zero.
+
+    Returns the pipeline's wall seconds and each process's usage, in order."""
+    started = time.perf_counter()
+    processes: list[subprocess.Popen[bytes]] = []
+    for n, command in enumerate(commands):
+        last = n == len(commands) - 1
+        source = processes[-1].stdout if processes else stdin
+        processes.append(subprocess.Popen([str(part) for part in command], stdin=source,
+                                          stdout=stdout if last else subprocess.PIPE, stderr=subprocess.PIPE))
+        if source is not None and not isinstance(source, int) and processes[:-1]:
+            source.close()  # the next process holds it now; the earlier one sees SIGPIPE if it dies
+    usages = []
+    for process, command in zip(processes, commands, strict=True):
+        assert process.stderr is not None
+        errors = process.stderr.read()  # read before waiting: a full stderr pipe would block the child
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            tail = errors.decode(errors="replace")[-3000:]
+            msg = f"{Path(command[0]).name} exited with {process.returncode}:\n{tail}"
+            raise RuntimeError(msg)
+        usages.append(Usage(Path(command[0]).name, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+    return time.perf_counter() - started, usages
+
+
+def write_config(folder: Path, name: str, settings: dict[str, Any]) -> Path:
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def tap_invoiced_catalog(config: Path, folder: Path) -> Path:
+    """The catalog meltano.yml selects for the sync (customers, invoices, items): contacts cost one request per
+    customer and the mapper drops them."""
+    discovered = subprocess.run([str(BIN / "tap-invoiced"), "--config", str(config), "--discover"],
+                                capture_output=True, check=True).stdout
+    catalog = json.loads(discovered)
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] in {"customers", "invoices", "items"}
+    path = folder / "tap-invoiced-catalog.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
+def last_state(singer_output: Path) -> dict[str, Any] | None:
+    """The last STATE message a target wrote: the bookmark its tap starts from next time."""
+    state = None
+    with singer_output.open() as lines:
+        for line in lines:
+            message = json.loads(line)
+            if message.get("type") == "STATE":
+                state = message["value"]
+    return state
+
+
+def count_records(singer_messages: Path) -> int:
+    with singer_messages.open() as lines:
+        return sum(1 for line in lines if json.loads(line).get("type") == "RECORD")
+
+
+def save_figures(path: str | None, figures: dict[str, Any]) -> None:
+    """Write a benchmark's figures for run_all.py (which gathers them into bench/results/latest.json)."""
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=2, default=_plain))
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)  # type: ignore[arg-type]
+    msg = f"not JSON: {value!r}"
+    raise TypeError(msg)
