@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -17,12 +19,14 @@ class CheckedSettings:
       (`TARGET_INVOICED_REQUEST_TIMEOUT=2.5`) over as text when meltano.yml declares no kind for it, and meltano.yml
       declares none for numbers: Meltano 4.4 stops with a bare `invalid literal for int()` on a fraction given to an
       `integer` setting, and cannot pass on a `decimal` one set from the environment at all. So the check is here.
-    - Every `format: date-time` setting must be a date and time. The SDK checks only the type, so
-      `start_date: yesterday` would otherwise fail at the first stream with a traceback.
+    - Every `format: date-time` setting must be a date and time, every `format: uri` one an http(s) URL, and every
+      time zone setting an IANA name. The SDK checks only the type, so `start_date: yesterday`, `api_url: crm` or
+      `business_timezone: CET+1` would otherwise fail at the first request or record with a traceback.
     """
 
     config_jsonschema: dict[str, Any]
     _config: dict[str, Any]
+    time_zone_settings: ClassVar[frozenset[str]] = frozenset({"business_timezone"})
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         problems = {name: problem for name, spec in self.config_jsonschema["properties"].items()
@@ -52,6 +56,16 @@ class CheckedSettings:
                 kind = "a number" if "number" in types else "a whole number"
                 return f"config[{name!r}] is {value!r}, not {kind}: write it as {kind}, e.g. {spec.get('default', 1)}"
             self._config[name] = number
+        elif name in self.time_zone_settings:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                return f"config[{name!r}] is {value!r}, not an IANA time zone: write it as one, e.g. UTC or Europe/Oslo"
+        elif spec.get("format") == "uri":
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+                return (f"config[{name!r}] is {value!r}, not an http(s) URL: write the service's root, e.g. "
+                        f"{(spec.get('examples') or ['https://api.example.com'])[0]}")
         elif spec.get("format") == "date-time":
             try:
                 datetime.fromisoformat(value.replace("Z", "+00:00"))
