@@ -36,6 +36,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "tap_customcrm": ("bench_tap_customcrm.py", [], ["--customers", "60", "--repeat", "1"]),
     "tap_invoiced": ("bench_tap_invoiced.py", [], ["--customers", "30", "--repeat", "1"]),
 }
+SETUP = "setup"  # minutes and PyPI: only with --with-setup
+OPTIONAL = {SETUP: ("bench_setup.py", [], [])}
 
 
 def machine() -> dict[str, object]:
@@ -56,8 +58,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of the harness")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="folder for latest.json, results.md, PNGs")
-    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these benchmarks")
+    parser.add_argument("--only", nargs="+", choices=sorted({*BENCHMARKS, *OPTIONAL}), help="run only these")
+    parser.add_argument("--with-setup", action="store_true", help="also time make install + make demo in a clone")
     args = parser.parse_args()
+    chosen = {**BENCHMARKS, **(OPTIONAL if args.with_setup or (args.only and SETUP in args.only) else {})}
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {
         "quick": args.quick, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -65,7 +69,7 @@ def main() -> int:
     }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        for name, (script, full, quick) in BENCHMARKS.items():
+        for name, (script, full, quick) in chosen.items():
             if args.only and name not in args.only:
                 continue
             print(f"\n=== {script} ===", flush=True)
