@@ -7,10 +7,11 @@ synced until quiet: Customcrm -> Invoiced, then Invoiced -> Customcrm, twice (th
 cross-references of what the way back wrote). Then, as `meltano run sync` would:
 - a quiet sync, which must write nothing;
 - a changed sync: 1 % of the customers edited in Customcrm and another 1 % in Invoiced, then one sync cycle.
-The plugins are the real executables piped together with config files and each tap's state carried between runs
-(tap-customcrm | customcrm-invoiced-mapper | target-invoiced, then tap-invoiced | mapper | target-customcrm), as
-meltano.yml's `sync` job runs them, without Meltano's own start-up (about 4 s per `meltano run`, the same at any
-size). Requests are counted from the sandboxes' --verbose logs; CPU and peak RSS come from each process's rusage.
+The plugins are the real ones (run as `python -m <package>`: see harness.plugin), piped together with config files
+and each tap's state carried between runs (tap-customcrm | customcrm-invoiced-mapper | target-invoiced, then tap-
+invoiced | mapper | target-customcrm), as meltano.yml's `sync` job runs them, without Meltano's own start-up (about
+4 s per `meltano run`, the same at any size). Requests are counted from the sandboxes' --verbose logs; CPU and peak
+RSS come from each process's rusage.
 The goals: a changed sync's requests grow with the changes plus a few pages, its wall time is within 1.3x between
 the sizes, a quiet sync writes nothing, and each plugin's peak memory in the first sync is within 1.3x between sizes.
 """
@@ -32,12 +33,12 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: `sandbox` and `bench` are top-level
 
 from bench.harness import (
-    BIN,
     CRM_TOKEN,
     INV_KEY,
     Served,
     Usage,
     last_state,
+    plugin,
     run_pipeline,
     save_figures,
     served,
@@ -98,7 +99,7 @@ class TwoSystems:
                      forward + back)
 
     def _direction(self, source: str, tap: str, mapping: str, target: str) -> tuple[float, list[Usage]]:
-        tap_command: list[str | Path] = [BIN / tap, "--config", self.configs[tap]]
+        tap_command = plugin(tap, "--config", self.configs[tap])
         if tap == "tap-invoiced":
             tap_command += ["--catalog", self.catalog]
         if self.state[source] is not None:
@@ -108,8 +109,8 @@ class TwoSystems:
         with out.open("w") as stdout:
             seconds, usage = run_pipeline([
                 tap_command,
-                [BIN / "customcrm-invoiced-mapper", "--config", self.configs[mapping]],
-                [BIN / target, "--config", self.configs[target]],
+                plugin("customcrm-invoiced-mapper", "--config", self.configs[mapping]),
+                plugin(target, "--config", self.configs[target]),
             ], stdout=stdout)
         self.state[source] = last_state(out) or self.state[source]
         return seconds, usage

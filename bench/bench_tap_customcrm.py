@@ -3,9 +3,10 @@
     .venv/bin/python bench/bench_tap_customcrm.py [--customers 3100] [--repeat 3]
 
 Two seeded Customcrm services are started, one with --customers and one with twice as many (each customer brings
-about 3.3 records: orders, products, users). On each, the tap (the real `tap-customcrm` executable, a first full
-sync) and the baseline (this file with --baseline: the same requests with the same page size, `json.loads` of
-each page, one JSON RECORD line per record to stdout) run as child processes, alternately, writing to a file.
+about 3.3 records: orders, products, users). On each, the tap (the real tap-customcrm, as `python -m tap_customcrm`,
+a first full sync) and the baseline (this file with --baseline: the same requests with the same page size,
+`json.loads` of each page, one JSON RECORD line per record to stdout) run as child processes, alternately, writing
+to a file.
 Both outputs are checked to hold every record of the service. CPU is the child's user+system time from os.wait4,
 peak memory its ru_maxrss. Figures per 10 000 records are given whole-run (including interpreter start-up and
 imports) and marginal (the difference between the two sizes, which cancels start-up), for the best of --repeat
@@ -27,13 +28,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a top-level package of the repo
 
-from bench.harness import save_figures  # noqa: E402
+from bench.harness import plugin, save_figures  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 TOKEN = "bench-token"
 COLLECTIONS = ("customers", "products", "orders", "users")
 PAGE_SIZE = 1000
-TAP = str(Path(sys.executable).with_name("tap-customcrm"))
+TAP = [str(part) for part in plugin("tap-customcrm")]  # `python -m`, not the executable: see harness.plugin
 PROGRAMS = ("tap", "baseline")
 
 
@@ -79,7 +80,7 @@ def run_child(command: list[str], expected_records: int) -> Run:
 
 def measure(url: str, records: int, repeat: int, config: Path) -> dict[str, list[Run]]:
     commands = {
-        "tap": [TAP, "--config", str(config)],
+        "tap": [*TAP, "--config", str(config)],
         "baseline": [sys.executable, __file__, "--baseline", url],
     }
     runs: dict[str, list[Run]] = {name: [] for name in PROGRAMS}

@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/bench_tap_invoiced.py [--customers 1300] [--repeat 2]
 
-Two seeded Invoiced sandboxes are started, one with --customers and one with twice as many (a customer brings
-about 4.5 records: itself, its contacts, two invoices, and catalog items). On each, the tap (the real
-`tap-invoiced` executable, a first full sync of all four streams) and the baseline (this file with --baseline:
-the same list requests, `json.loads` of each page, one JSON line per record to stdout) run as child processes
+Two seeded Invoiced sandboxes are started, one with --customers and one with twice as many (a customer brings about
+4.5 records: itself, its contacts, two invoices, and catalog items). On each, the tap (the real tap-invoiced as
+`python -m tap_invoiced`, a first full sync of all four streams) and the baseline (this file with --baseline: the
+same list requests, `json.loads` of each page, one JSON line per record to stdout) run as child processes
 writing to a file. CPU is the child's user+system time from os.wait4, peak memory its ru_maxrss; the best of
 --repeat runs is kept. Figures per 10 000 records are given whole-run (with interpreter start-up and imports)
 and marginal (the difference between the two sizes, which cancels start-up). Goal: marginal ratio <= 1.5.
@@ -26,11 +26,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a top-level package of the repo
 
-from bench.harness import save_figures  # noqa: E402
+from bench.harness import plugin, save_figures  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 KEY = "sk_bench_tap_invoiced"
-TAP = str(Path(sys.executable).with_name("tap-invoiced"))
+TAP = [str(part) for part in plugin("tap-invoiced")]  # `python -m`, not the executable: see harness.plugin
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def run_size(customers: int, repeat: int) -> tuple[Measure, Measure]:
     with running_sandbox("invoiced", *args, timeout=600) as sandbox, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp, "config.json")
         config.write_text(json.dumps({"api_key": KEY, "api_url": sandbox.url}))
-        tap = best_of(repeat, [TAP, "--config", str(config)])
+        tap = best_of(repeat, [*TAP, "--config", str(config)])
         plain = best_of(repeat, [sys.executable, __file__, "--baseline", sandbox.url])
     return tap, plain
 

@@ -39,10 +39,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: `sandbox` and `bench` are top-level
 
 from bench.harness import (
-    BIN,
     CRM_TOKEN,
     INV_KEY,
     count_records,
+    plugin,
     run_pipeline,
     save_figures,
     served,
@@ -100,8 +100,8 @@ def map_customcrm(folder: Path, customers: int, products: int, orders: int) -> P
     with running_sandbox("customcrm", "--token", CRM_TOKEN, *seed, timeout=600) as crm, mapped.open("w") as out:
         tap = write_config(folder, "tap-customcrm", {"api_url": crm.url, "api_token": CRM_TOKEN, "page_size": 1000})
         mapper = write_config(folder, "to-invoiced", {"direction": "customcrm_to_invoiced"})
-        run_pipeline([[BIN / "tap-customcrm", "--config", tap],
-                      [BIN / "customcrm-invoiced-mapper", "--config", mapper]], stdout=out)
+        run_pipeline([plugin("tap-customcrm", "--config", tap),
+                      plugin("customcrm-invoiced-mapper", "--config", mapper)], stdout=out)
     return mapped
 
 
@@ -112,8 +112,8 @@ def map_invoiced(folder: Path, customers: int) -> Path:
     with running_sandbox("invoiced", "--api-key", INV_KEY, *seed, timeout=600) as inv, mapped.open("w") as out:
         tap = write_config(folder, "tap-invoiced", {"api_url": inv.url, "api_key": INV_KEY})
         mapper = write_config(folder, "to-customcrm", {"direction": "invoiced_to_customcrm"})
-        run_pipeline([[BIN / "tap-invoiced", "--config", tap, "--catalog", tap_invoiced_catalog(tap, folder)],
-                      [BIN / "customcrm-invoiced-mapper", "--config", mapper]], stdout=out)
+        run_pipeline([plugin("tap-invoiced", "--config", tap, "--catalog", tap_invoiced_catalog(tap, folder)),
+                      plugin("customcrm-invoiced-mapper", "--config", mapper)], stdout=out)
     return mapped
 
 
@@ -129,7 +129,7 @@ def sync_run(direction: Direction, mapped: Path, folder: Path, concurrency: int,
             "summary_path": str(summary),
         })
         with mapped.open() as feed:
-            seconds, (usage,) = run_pipeline([[BIN / direction.target, "--config", config]], stdin=feed)
+            seconds, (usage,) = run_pipeline([plugin(direction.target, "--config", config)], stdin=feed)
         log = destination.log()
     figures, _ = served(log)
     totals = json.loads(summary.read_text())["total"]

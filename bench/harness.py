@@ -8,18 +8,32 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CRM_TOKEN = "bench-customcrm-token"
 INV_KEY = "bench-invoiced-key"
 # A --verbose sandbox logs `127.0.0.1 "POST /customers HTTP/1.1" 201 -` per request.
 SERVED = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) ')
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+def plugin(executable: str, *args: str | Path) -> list[str | Path]:
+    """The command that runs a plugin: `python -m <its package>`, the same entry point as its executable.
+
+    Not the executable itself: the kill tests (tests/*/test_recovery.py, soak/) find their victim as any process on
+    the machine whose command line ends in `/target-customcrm` and the like, so a benchmark running beside them
+    would lose its own processes to them."""
+    return [sys.executable, "-m", executable.replace("-", "_"), *args]
+
+
+def _program(command: list[str | Path]) -> str:
+    return str(command[2]).replace("_", "-") if command[1:2] == ["-m"] else Path(command[0]).name
 
 
 @dataclass(frozen=True)
@@ -65,24 +79,26 @@ def run_pipeline(commands: list[list[str | Path]], stdin: IO[Any] | int | None =
     Returns the pipeline's wall seconds and each process's usage, in order."""
     started = time.perf_counter()
     processes: list[subprocess.Popen[bytes]] = []
-    for n, command in enumerate(commands):
-        last = n == len(commands) - 1
-        source = processes[-1].stdout if processes else stdin
-        processes.append(subprocess.Popen([str(part) for part in command], stdin=source,
-                                          stdout=stdout if last else subprocess.PIPE, stderr=subprocess.PIPE))
-        if source is not None and not isinstance(source, int) and processes[:-1]:
-            source.close()  # the next process holds it now; the earlier one sees SIGPIPE if it dies
-    usages = []
-    for process, command in zip(processes, commands, strict=True):
-        assert process.stderr is not None
-        errors = process.stderr.read()  # read before waiting: a full stderr pipe would block the child
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            tail = errors.decode(errors="replace")[-3000:]
-            msg = f"{Path(command[0]).name} exited with {process.returncode}:\n{tail}"
-            raise RuntimeError(msg)
-        usages.append(Usage(Path(command[0]).name, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+    with ExitStack() as stack:  # logs in files, not pipes: a chatty process never blocks on them
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
+        for n, command in enumerate(commands):
+            last = n == len(commands) - 1
+            source = processes[-1].stdout if processes else stdin
+            processes.append(subprocess.Popen([str(part) for part in command], stdin=source,
+                                              stdout=stdout if last else subprocess.PIPE, stderr=logs[n]))
+            if source is not None and not isinstance(source, int) and processes[:-1]:
+                source.close()  # the next process holds it now; the earlier one sees SIGPIPE if it dies
+        usages, failures = [], []
+        for process, command, log in zip(processes, commands, logs, strict=True):
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode != 0:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-1500:]
+                failures.append(f"{_program(command)} exited with {process.returncode}:\n{tail}")
+            usages.append(Usage(_program(command), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+    if failures:  # all of them: when a later process dies, the earlier ones fail on a broken pipe
+        raise RuntimeError("\n".join(failures))
     return time.perf_counter() - started, usages
 
 
@@ -95,7 +111,7 @@ def write_config(folder: Path, name: str, settings: dict[str, Any]) -> Path:
 def tap_invoiced_catalog(config: Path, folder: Path) -> Path:
     """The catalog meltano.yml selects for the sync (customers, invoices, items): contacts cost one request per
     customer and the mapper drops them."""
-    discovered = subprocess.run([str(BIN / "tap-invoiced"), "--config", str(config), "--discover"],
+    discovered = subprocess.run([str(part) for part in plugin("tap-invoiced", "--config", config, "--discover")],
                                 capture_output=True, check=True).stdout
     catalog = json.loads(discovered)
     for stream in catalog["streams"]:

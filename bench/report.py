@@ -131,6 +131,8 @@ def markdown(results: dict[str, Any]) -> str:
                   f"{setup['demo_seconds']:.0f} s.", ""]
     lines += [f"**Goals** ({GOALS_NOTE})", "", "| goal | measured | met |", "|---|---|---|"]
     lines += [f"| {goal} | {measured} | {'yes' if met else '**no**'} |" for goal, measured, met in goals(results)]
+    if results.get("retried"):
+        lines += ["", f"Run a second time after a failure: {', '.join(results['retried'])}."]
     if results["failed"]:
         lines += ["", f"Failed: {', '.join(results['failed'])}."]
     return "\n".join(lines) + "\n"
