@@ -1,6 +1,6 @@
 """What a `sync` costs as the systems grow: requests, wall time and each plugin's peak memory, at two sizes.
 
-    .venv/bin/python bench/bench_sync_cost.py [--sizes 1000 4000] [--change 0.01] [--json FILE]
+    .venv/bin/python bench/bench_sync_cost.py [--sizes 1000 5000] [--change 0.01] [--json FILE]
 
 For each size N, a Customcrm seeded with N customers (10 users, 20 products, one order) and an empty Invoiced are
 synced until quiet: Customcrm -> Invoiced, then Invoiced -> Customcrm, twice (the second cycle gives Invoiced the
@@ -189,7 +189,7 @@ def _cycle(cycle: Cycle) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs=2, default=[1000, 4000], help="customers in the two runs")
+    parser.add_argument("--sizes", type=int, nargs=2, default=[1000, 5000], help="customers in the two runs")
     parser.add_argument("--change", type=float, default=0.01, help="share of customers edited on each side")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()

@@ -10,10 +10,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import unquote
 
 REPO = Path(__file__).resolve().parents[1]
 CRM_TOKEN = "bench-customcrm-token"
@@ -52,6 +54,7 @@ class Served:
     reads: int
     writes: int
     rate_limited: int  # answered 429
+    kinds: dict[str, int]  # requests per kind: method and path, ids and query values left out
 
     @property
     def requests(self) -> int:
@@ -64,7 +67,16 @@ def served(log: str, since: int = 0) -> tuple[Served, int]:
     new = lines[since:]
     writes = sum(1 for m in new if m["method"] in WRITES)
     limited = sum(1 for m in new if m["status"] == "429")
-    return Served(len(new) - writes, writes, limited), len(lines)
+    kinds = Counter(f"{m['method']} {_kind(m['path'])}" for m in new)
+    return Served(len(new) - writes, writes, limited, dict(kinds.most_common())), len(lines)
+
+
+def _kind(path: str) -> str:
+    """`/customers/12?page=3&per_page=100` -> `/customers/{id}?page&per_page`."""
+    route, _, query = path.partition("?")
+    route = re.sub(r"/(\d+|[a-z]+_\w*\d\w*)(?=/|$)", "/{id}", route)
+    names = sorted({unquote(pair.partition("=")[0]) for pair in query.split("&") if pair})
+    return route + ("?" + "&".join(names) if names else "")
 
 
 def served_requests(log: str) -> list[tuple[str, str]]:
@@ -123,14 +135,15 @@ def tap_invoiced_catalog(config: Path, folder: Path) -> Path:
     return path
 
 
-def last_state(singer_output: Path) -> dict[str, Any] | None:
-    """The last STATE message a target wrote: the bookmark its tap starts from next time."""
+def last_state(target_output: Path) -> dict[str, Any] | None:
+    """The last state a target wrote (a Singer SDK target writes each state as a bare JSON line): the bookmarks its
+    tap starts from next time, as Meltano keeps them."""
     state = None
-    with singer_output.open() as lines:
+    with target_output.open() as lines:
         for line in lines:
-            message = json.loads(line)
-            if message.get("type") == "STATE":
-                state = message["value"]
+            if line.strip():
+                message = json.loads(line)
+                state = message["value"] if message.get("type") == "STATE" else message
     return state
 
 
