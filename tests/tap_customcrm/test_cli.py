@@ -72,7 +72,8 @@ def test_an_api_url_without_http_scheme_is_refused_before_any_request_naming_the
     run = _run("--config", str(config))
 
     assert run.returncode != 0
-    assert "'crm.example.com' does not match '^https?://' in config['api_url']" in run.stderr
+    assert ("config['api_url'] is 'crm.example.com', not an http(s) URL: write the service's root, e.g. "
+            "https://crm.example.com") in run.stderr
     assert TOKEN not in run.stdout + run.stderr
 
 
