@@ -3,6 +3,8 @@ charts: throughput against concurrency, and cost against dataset size."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,11 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{changed['requests']} | {changed['writes']} | {_extra_per_edit(run):.2f} | "
                 f"{changed['seconds'] / base_seconds:.2f} |")
         small, large = cost["runs"]
+        for system in ("customcrm", "invoiced"):
+            kinds = large["changed"][system]["kinds"]
+            lines += ["", f"Requests {'Customcrm' if system == 'customcrm' else 'Invoiced'} served in the changed sync "
+                      f"at {large['customers']} customers: " + ", ".join(f"`{kind}` {n}" for kind, n in kinds.items())
+                      + "."]
         lines += ["", "**Peak memory** (RSS) of each plugin process in the first sync, larger size over smaller:",
                   "", "| process | " + " | ".join(f"{run['customers']} customers" for run in cost["runs"])
                   + " | ratio |", "|---|---:|---:|---:|"]
@@ -200,3 +207,8 @@ def _cost_chart(cost: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+if __name__ == "__main__":  # the table and charts again from a results file: bench/report.py results/latest.json
+    source = Path(sys.argv[1])
+    write(json.loads(source.read_text()), source.parent)
