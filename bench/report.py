@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-GOALS_NOTE = "Goals from the benchmarks issue; every figure is a ratio or a count taken in the same run."
+GOALS_NOTE = "from the benchmarks issue; every figure is a ratio or a count taken in the same run"
 
 
 def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -24,7 +24,9 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                  f"{r['sync_over_ceiling']:.2f}", r["sync_over_ceiling"] >= 0.8),
                 ("no 429 received", f"{sum(x['rate_limited'] for x in initial['to_invoiced'])}",
                  all(x["rate_limited"] == 0 for x in initial["to_invoiced"])),
-                ("<= 1.05 requests per created record", f"{r['requests_per_created']:.3f}",
+                ("<= 1.05 requests per created record",
+                 f"{r['requests_per_created']:.3f} ({r['requests_per_created_without_refused']:.3f} without the "
+                 "writes Invoiced refused)",
                  r["requests_per_created"] <= 1.05),
             ]
     if cost := marks.get("sync_cost"):
@@ -55,13 +57,18 @@ def _extra_per_edit(run: dict[str, Any]) -> float:
     return (run["changed"]["requests"] - run["quiet"]["requests"]) / run["edited"]
 
 
+def _bench_minutes(results: dict[str, Any]) -> float:
+    """The benchmarks `make bench` runs, without the opt-in set-up timing."""
+    return sum(seconds for name, seconds in results["seconds"].items() if name != "setup") / 60
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
         f"Taken {results['started']} on {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['system']} "
         f"(load average at the start {', '.join(f'{x:.1f}' for x in m['load_average_at_start'] or [])}); "
-        f"{results['total_seconds'] / 60:.1f} min in all" + (" (--quick: tiny sizes, not a measurement)"
-                                                             if results["quick"] else "") + ".",
+        f"`make bench` took {_bench_minutes(results):.1f} min"
+        + (" (--quick: tiny sizes, not a measurement)" if results["quick"] else "") + ".",
         "",
     ]
     marks = results["benchmarks"]
@@ -90,11 +97,11 @@ def markdown(results: dict[str, Any]) -> str:
     if cost := marks.get("sync_cost"):
         lines += [
             f"**Cost against size**: a `sync` (both directions) after {cost['change']:.0%} of the customers were "
-            "edited on each side, and one with no edits; plugin executables piped directly, as `meltano run sync` "
+            "edited on each side, and one with no edits; the plugins piped directly, as `meltano run sync` "
             "runs them, without Meltano's own start-up.",
             "",
             "| customers | edits | quiet sync: requests | quiet: writes | changed sync: requests | changed: writes "
-            "| beyond quiet, per edit | changed: wall time / smaller size's |",
+            "| beyond quiet, per edit | changed: wall time / smaller size's (fastest of each size's runs) |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         base_seconds = cost["runs"][0]["changed"]["seconds"]
@@ -209,6 +216,24 @@ def _cost_chart(cost: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-if __name__ == "__main__":  # the table and charts again from a results file: bench/report.py results/latest.json
+README = Path(__file__).resolve().parents[1] / "README.md"
+BEGIN, END = "<!-- bench results: bench/report.py --readme -->", "<!-- end of bench results -->"
+
+
+def update_readme(results: dict[str, Any], readme: Path = README) -> None:
+    """Put the table between the README's markers (only this block changes)."""
+    text = readme.read_text()
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    if not rest or not tail:
+        msg = f"{readme} has no {BEGIN} ... {END} block"
+        raise SystemExit(msg)
+    readme.write_text(f"{head}{BEGIN}\n{markdown(results)}{END}{tail}")
+
+
+if __name__ == "__main__":  # bench/report.py bench/results/latest.json [--readme]: table and charts again
     source = Path(sys.argv[1])
-    write(json.loads(source.read_text()), source.parent)
+    figures = json.loads(source.read_text())
+    write(figures, source.parent)
+    if "--readme" in sys.argv[2:]:
+        update_readme(figures)
