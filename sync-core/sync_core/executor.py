@@ -86,6 +86,13 @@ class Destination(Protocol):
         cross-reference in it is what the source is known to hold (else None), so one it lacks is written."""
 
 
+def _retries_key(destination: Destination) -> str:
+    """A stream's name in the store's records set aside, with the system it writes to: both targets have a
+    `customers` stream and share one store, and each must retry only its own (a delete one target held back was
+    otherwise taken up, and dropped, by the other)."""
+    return f"{destination.stream}@{destination.side}"
+
+
 class DeleteBudget:
     """The per-run cap on deletes, voids, archives and deactivations, across all streams."""
 
@@ -107,6 +114,16 @@ class DeleteBudget:
                 )
             self.held += 1
             return False
+
+    def verdict(self, source: str) -> str | None:
+        """At the end of a run that held deletes back: how many, why, and the two ways on. None if none held."""
+        if not self.held:
+            return None
+        return (f"max_deletes={self.limit} stopped a mass change: {source} asked for {self.used + self.held} "
+                f"deletes in one run; {self.used} were carried out and {self.held} held back. If {source} lost those "
+                "records by mistake (an empty or partial answer, the wrong account or API URL), fix that first: "
+                f"nothing held is deleted. If the deletes are intended, run once with max_deletes of at least "
+                f"{self.used + self.held}.")
 
     def room_for(self, count: int) -> bool:
         """Whether this run may still carry out `count` held deletes, all of them (a cap is a stop, not a pace)."""
@@ -172,7 +189,7 @@ class Executor:
         latest = _latest_per_source(records, getattr(destination, "pick", None))
         for record in latest:
             self.seen.add((destination.stream, _source_id(record)))
-        refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(destination.stream)
+        refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(_retries_key(destination))
                    if r.kind is RetryKind.REJECTED
                    or (r.kind is RetryKind.BLOCKED and r.blocked_on not in self.written)}
         unchanged_rejects = [r for r in latest if refused.get(_source_id(r)) == _plain(r)]
@@ -198,7 +215,7 @@ class Executor:
         if self.dry_run:
             waiting = self._dry_waiting.pop(destination.stream, [])
         else:
-            waiting = [r.record for r in self.store.set_aside_records(destination.stream)
+            waiting = [r.record for r in self.store.set_aside_records(_retries_key(destination))
                        if r.kind is RetryKind.WAITING and (destination.stream, r.source_id) in self.seen]
         if waiting:
             self.logger.info("Retrying %d %s record(s) that waited for their references", len(waiting),
@@ -210,7 +227,7 @@ class Executor:
     def retry_earlier(self, destination: Destination) -> None:
         """Records set aside by earlier runs: those a retry can fix, those whose blocking parent was written in
         this run, and held deletes when this run's cap has room for all of them; never one this run brought anew."""
-        earlier = [r for r in self.store.set_aside_records(destination.stream)
+        earlier = [r for r in self.store.set_aside_records(_retries_key(destination))
                    if (destination.stream, r.source_id) not in self.seen]
         again = [r for r in earlier if r.kind.retry_can_fix
                  or (r.kind is RetryKind.BLOCKED and r.blocked_on in self.written)]
@@ -439,7 +456,7 @@ class Executor:
             if not unchanged_link:
                 self._save_link(destination, incoming, after, state, decided.base)
         self._count(destination, decided, source_id)
-        self.store.resolved(stream, source_id)
+        self.store.resolved(_retries_key(destination), source_id)
         if decided.action.writes:
             self.written.add(f"{destination.entity}:{source_id}")
 
@@ -526,7 +543,7 @@ class Executor:
     def _done(self, destination: Destination, source_id: str, outcome: str) -> None:
         self.outcomes.count(destination.stream, outcome)
         if not self.dry_run:
-            self.store.resolved(destination.stream, source_id)
+            self.store.resolved(_retries_key(destination), source_id)
 
     def _set_aside(
         self,
@@ -550,7 +567,7 @@ class Executor:
                 self._dry_waiting.setdefault(stream, []).append(record)
             self.outcomes.show_plan({"stream": stream, "source_id": source_id, "action": kind.value, "reason": reason})
             return
-        self.store.set_aside(stream, source_id, kind, reason, record, blocked_on=blocked_on)
+        self.store.set_aside(_retries_key(destination), source_id, kind, reason, record, blocked_on=blocked_on)
         if kind is not RetryKind.WAITING:
             self.outcomes.reject(stream, source_id, record, reason, answer)
 

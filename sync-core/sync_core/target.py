@@ -201,6 +201,9 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         self.logger.info("Sync summary (run %s)%s:\n%s", self.run_id, " — dry run, nothing written" if self.dry_run
                          else "", outcomes.table())
         outcomes.write_summary(_path(self.config.get("summary_path")))
+        held = self.executor.budget.verdict(SYSTEM_NAMES[self.source_system]) if "executor" in self.__dict__ else None
+        if held:
+            self.logger.warning("%s", held)
         if outcomes.set_aside:
             where = self.config.get("rejects_path") or "the link store's sync_retries table"
             self.logger.warning("%d record(s) set aside as rejected or in conflict; see %s. Transient failures are "
