@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PLUGINS := $(wildcard sync-core/pyproject.toml tap-*/pyproject.toml target-*/pyproject.toml transforms/pyproject.toml)
 
-.PHONY: install test lint demo bench bench-quick clean
+.PHONY: install test lint demo bench bench-quick soak clean
 
 $(STAMP): requirements-dev.txt $(PLUGINS) Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: Python >= 3.11 is needed for the tests (found " + sys.version.split()[0] + "); run e.g. make test PYTHON=python3.11")'
@@ -33,6 +33,12 @@ bench: install
 BENCH_OUT ?= bench/results/quick
 bench-quick: install
 	$(BIN)/python bench/run_all.py --quick --out $(BENCH_OUT)
+
+# The reliability soak at the issue's sizes: faults, crashes, mass changes (tens of minutes on 2 cores); the report
+# goes to soak/results/latest.md. SOAK_SCALE=small runs the same scenarios in a few minutes.
+SOAK_SCALE ?= issue
+soak: install
+	$(BIN)/python -m soak --scale $(SOAK_SCALE)
 
 clean:
 	rm -rf $(VENV) .meltano .pytest_cache .ruff_cache .hypothesis .demo

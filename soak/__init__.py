@@ -1,0 +1,1 @@
+"""Soak runs of the two-way sync against the sandboxes: faults, crashes and mass changes (`make soak`)."""
