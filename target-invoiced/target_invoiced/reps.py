@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sync_core.client import RequestFailed
@@ -24,14 +25,23 @@ REP_FIELDS = ("metadata.sales_rep_name", "metadata.sales_rep_email")
 
 class SalesReps:
     def __init__(self, api: InvoicedApi, store: LinkStore, outcomes: Outcomes, *, dry_run: bool,
-                 logger: logging.Logger) -> None:
+                 logger: logging.Logger, max_in_flight: int = 1) -> None:
         self.api, self.store, self.outcomes, self.dry_run, self.logger = api, store, outcomes, dry_run, logger
+        self.max_in_flight = max_in_flight
         self.seen: set[str] = set()  # user ids handled in this run
 
     def run(self, records: Sequence[Mapping[str, Any]]) -> None:
-        for record in records:
-            self.seen.add(str(record[SOURCE]["id"]))
-            self._one(record)
+        latest = {str(record[SOURCE]["id"]): record for record in records}  # a user sent twice: its last version
+        self.seen.update(latest)
+        # Each rep is a look-up of its invoices (and their updates when it changed): as many at once as the
+        # executor's records get, not one round trip after another.
+        if self.max_in_flight <= 1 or len(latest) <= 1:
+            for record in latest.values():
+                self._one(record)
+        else:
+            with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix=STREAM) as pool:
+                for _ in pool.map(self._one, latest.values()):
+                    pass
         if not self.dry_run:
             self.store.record_audit(self.outcomes.take_audit())
 

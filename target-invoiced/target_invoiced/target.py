@@ -90,7 +90,8 @@ class TargetInvoiced(SyncTarget):
     @cached_property
     def reps(self) -> SalesReps:
         self.ensure_access()
-        return SalesReps(self.api, self.store, self.outcomes, dry_run=self.dry_run, logger=self.logger)
+        return SalesReps(self.api, self.store, self.outcomes, dry_run=self.dry_run, logger=self.logger,
+                         max_in_flight=int(self.config.get("max_in_flight", 8)))
 
     def retry_outside_destinations(self) -> None:
         self.reps.retry_earlier()
