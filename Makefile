@@ -35,10 +35,10 @@ bench-quick: install
 	$(BIN)/python bench/run_all.py --quick --out $(BENCH_OUT)
 
 # The reliability soak at the issue's sizes: faults, crashes, mass changes (tens of minutes on 2 cores); the report
-# goes to soak/results/latest.md. SOAK_SCALE=small runs the same scenarios in a few minutes.
+# goes to soak/results/latest.md and README.md. SOAK_SCALE=small runs the same scenarios in a few minutes.
 SOAK_SCALE ?= issue
 soak: install
-	$(BIN)/python -m soak --scale $(SOAK_SCALE)
+	$(BIN)/python -m soak --scale $(SOAK_SCALE) $(if $(filter issue,$(SOAK_SCALE)),--readme)
 
 clean:
 	rm -rf $(VENV) .meltano .pytest_cache .ruff_cache .hypothesis .demo

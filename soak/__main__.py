@@ -27,6 +27,8 @@ from soak.systems import ISSUE_FAULTS, Size, install_meltano, sandboxes
 from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN
 
 RESULTS = Path(__file__).parent / "results"
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_MARKERS = ("<!-- soak report -->\n", "<!-- end of soak report -->\n")
 SCALES = {
     # The issue's: about 2 000 customers, 200 products and 4 000 orders both ways.
     "issue": {"fault": Size(2000, 200, 4000, 200), "crash": Size(300, 50, 600, 60), "kills": 10, "mass": 40},
@@ -131,11 +133,20 @@ def _mass(work: Path, meltano_root: Path, customers: int) -> tuple[bool, list[st
     return ok, lines
 
 
+def paste_into_readme(report: str) -> None:
+    """The report between README's soak markers, its headings two levels down (inside the Reliability section)."""
+    text = README.read_text()
+    start, end = (text.index(marker) for marker in README_MARKERS)
+    body = "".join(f"##{line}\n" if line.startswith("#") else f"{line}\n" for line in report.splitlines())
+    README.write_text(text[:start + len(README_MARKERS[0])] + body + text[end:])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m soak", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="issue")
     parser.add_argument("--only", default="fault,crash,mass", help="comma-separated: fault, crash, mass")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.md")
+    parser.add_argument("--readme", action="store_true", help="also put the report in README.md's Reliability section")
     args = parser.parse_args(argv)
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="soak-"))  # kept: a failure's databases and logs are worth a look
@@ -145,7 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     header = [f"# Soak report ({args.scale} scale, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
               f"{(time.monotonic() - started) / 60:.0f} min): {'all passed' if ok else 'FAILURES'}", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(header + lines) + "\n")
+    report = "\n".join(header + lines) + "\n"
+    args.out.write_text(report)
+    if args.readme:
+        paste_into_readme(report)
     print(f"report: {args.out}")
     sys.exit(0 if ok else 1)
 

@@ -1,6 +1,6 @@
 """The bad-input catalogue (bad_input.py), synced among good records through `meltano run sync`: each case ends in
 the rejects file with a reason that names its field and the fix, everything else is linked, and the catalogue in
-docs/bad-input.md is current."""
+docs/bad-input.md is current; no key or token is in any file the runs leave, rejects included."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from soak.end_state import duplicates, unlinked
 from tests.conftest import SandboxStarter
 from tests.reliability.bad_input import CARRIED, CASES, DOC, TO_INVOICED, Case, document
+from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN, INVOICED_KEY
 from tests.two_way.conftest import TwoWay, two_way
 
 # A reason says what to do: "fix: ...", "change it in ...", "give the product a SKU", "e.g. when it is made active".
@@ -87,3 +88,13 @@ def test_everything_else_syncs(synced: tuple[TwoWay, Made]) -> None:
 
 def test_the_catalogue_in_the_docs_is_current() -> None:
     assert DOC.read_text() == document(), "run: python -m tests.reliability.bad_input"
+
+
+def test_no_secret_in_the_rejects_summaries_audit_state_or_link_store(synced: tuple[TwoWay, Made]) -> None:
+    systems, _ = synced
+    files = [path for path in systems.root.rglob("*") if path.is_file()]
+    assert {"target-invoiced-rejects.jsonl", "target-customcrm-rejects.jsonl", "links.db", "meltano.db"} <= {
+        path.name for path in files}
+    for path in files:
+        for secret in (INVOICED_KEY, CUSTOMCRM_TOKEN):
+            assert secret.encode() not in path.read_bytes(), f"{secret[:6]}… is in {path}"
