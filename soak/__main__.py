@@ -67,7 +67,8 @@ def _crash_lines(result: CrashSoak) -> tuple[bool, list[str]]:
         f"## Crash soak: {'passed' if ok else 'FAILED'} ({result.seconds / 60:.1f} min)",
         f"- Seeded: Customcrm {result.size.customers} customers, {result.size.orders} orders; Invoiced "
         f"{result.size.invoiced_customers} companies; new records on both sides before each run",
-        f"- {len(result.kills)} runs of `meltano run sync`, one process of each killed with SIGKILL:",
+        f"- {sum(' killed ' in kill for kill in result.kills)} runs of `meltano run sync` with one of its processes "
+        f"killed by SIGKILL ({len(result.kills)} tried; a victim that ended before its moment is tried again):",
         *[f"  - {kill}" for kill in result.kills],
         f"- Duplicates: {len(result.duplicates)}; missing: {len(result.missing)}; link store disagreeing with a "
         f"system: {len(result.store)}; writes of the quiet run: {result.quiet_writes}",
@@ -77,7 +78,8 @@ def _crash_lines(result: CrashSoak) -> tuple[bool, list[str]]:
 
 
 def _mass_lines(title: str, result: MassChange) -> tuple[bool, list[str]]:
-    ok = result.carried_out <= result.max_deletes and result.carried_out_next == 0
+    ok = (result.carried_out <= result.max_deletes and result.carried_out_next == 0
+          and result.carried_out_raised == result.deleted - result.carried_out)  # held, then carried out, not lost
     return ok, [
         f"## Mass change, {title}: {'passed' if ok else 'FAILED'}",
         f"- Lost at once: {result.deleted}; max_deletes: {result.max_deletes}; deletes carried out by that run: "
