@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.common.process import REPO_ROOT
+from soak.scenarios import pid_below
 from tests.conftest import SandboxStarter
 from tests.two_way.conftest import MELTANO, TwoWay, two_way
 
@@ -28,19 +29,6 @@ def systems(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStar
                        inv_seed=("--seed-customers", "30", "--seed", "22", *slow))
 
 
-def _pid_of(executable: str) -> int | None:
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(arg.decode(errors="replace").endswith(f"/{executable}") for arg in argv[:2]):
-            return int(entry)
-    return None
-
-
 def _kill_mid_run(systems: TwoWay, executable: str, write: str, after: int) -> None:
     """`meltano run sync`, with `executable` killed once its system has served `after` writes like `write`."""
     log = systems.customcrm if executable == "target-customcrm" else systems.invoiced
@@ -53,7 +41,7 @@ def _kill_mid_run(systems: TwoWay, executable: str, write: str, after: int) -> N
             assert job.poll() is None, f"the sync ended before {executable} wrote {after} times"
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        pid = _pid_of(executable)
+        pid = pid_below(executable, job.pid)  # this run's, not another run's on the machine
         assert pid is not None, f"{executable} is not running"
         os.kill(pid, signal.SIGKILL)
         assert job.wait(120) != 0  # Meltano reports the killed target as a failed run
