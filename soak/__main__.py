@@ -120,7 +120,7 @@ def _mass(work: Path, meltano_root: Path, customers: int) -> tuple[bool, list[st
             systems.sync()
             passed, text = _mass_lines(title, lose(systems, lose=customers // 2, max_deletes=5))
         ok &= passed
-        lines += text
+        lines += [*text, ""]
     root = work / "empty"
     with (sandboxes(root, meltano_root, crm_args=size.crm_seed(3), inv_args=size.inv_seed(3)) as systems,
           running_sandbox("customcrm", "--token", CUSTOMCRM_TOKEN) as empty):
