@@ -138,13 +138,22 @@ class MatchIndex:
         self.rules = rules
         self._by_rule: list[dict[Any, dict[str, Live]]] = [{} for _ in rules]
         self._keys: list[dict[str, Any]] = [{} for _ in rules]  # per rule: record id -> its key, to replace it
+        self._keys_only: set[str] = set()  # ids held by their match keys alone
         self._lock = threading.Lock()
         for live in records:
             self.add(live)
 
-    def add(self, live: Live) -> None:
-        """Add a record, or replace the version held of it."""
+    def add(self, live: Live, *, whole: bool = True) -> None:
+        """Add a record, or replace the version held of it. A record this run wrote is held by its match keys alone
+        (`whole=False`): a run may write tens of thousands, and few of them are matched again (`is_whole` says
+        which to fetch then), so memory stays flat however large the run."""
+        if not whole:
+            live = Live(live.id, {rule.field: live.values.get(rule.field) for rule in self.rules}, live.updated_at)
         with self._lock:
+            if whole:
+                self._keys_only.discard(live.id)
+            else:
+                self._keys_only.add(live.id)
             for rule, keyed, keys in zip(self.rules, self._by_rule, self._keys, strict=True):
                 old = keys.pop(live.id, None)
                 if old is not None:
@@ -157,6 +166,10 @@ class MatchIndex:
     def get(self, rule_index: int, key: Any) -> list[Live]:
         with self._lock:
             return list(self._by_rule[rule_index].get(key, {}).values())
+
+    def is_whole(self, record_id: str) -> bool:
+        with self._lock:
+            return record_id not in self._keys_only
 
 
 class Executor:
@@ -349,6 +362,9 @@ class Executor:
             self._set_aside(destination, record, RetryKind.QUARANTINED, reason, count_as="conflicts")
             return
         live = found[0] if found else None
+        index = self._indexes.get(destination.stream)
+        if live is not None and index is not None and not index.is_whole(live.id):
+            live = destination.fetch(live.id)  # written earlier in this run, held by its keys alone; None if gone
         if live is not None and not self._claim(destination, live.id, incoming.source_id):
             reason = (f"{destination.side} record {live.id} matches this record and another one of this run: "
                       f"tell them apart in {destination.source_side} (they share a business key or e-mail)")
@@ -446,7 +462,7 @@ class Executor:
         stream, source_id = destination.stream, incoming.source_id
         index = self._indexes.get(stream)
         if index is not None and after is not None and after is not live:
-            index.add(after)
+            index.add(after, whole=False)
         if decided.action.writes or decided.clashes:
             self._audit(destination, incoming, live if decided.action is not Action.CREATE else None, decided, after)
         state = LinkState.TOMBSTONED if decided.action.removes or incoming.deleted else LinkState.LINKED
