@@ -22,4 +22,5 @@ def test_faults_are_retried_and_the_end_state_is_that_of_a_fault_free_run(
     assert result.differences == []
     assert result.duplicates == []
     assert result.new_rejects == []
+    assert result.failed_runs == []
     assert result.quiet_writes == 0
