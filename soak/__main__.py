@@ -23,7 +23,8 @@ from soak.scenarios import (
     mass_delete_in_customcrm,
     mass_delete_in_invoiced,
 )
-from soak.systems import ISSUE_FAULTS, Size, install_meltano, sandboxes
+from soak.systems import ISSUE_FAULTS, Size, sandboxes
+from tests.conftest import install_meltano
 from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN
 
 RESULTS = Path(__file__).parent / "results"

@@ -4,17 +4,14 @@ tests' own `TwoWay`), plus what a soak counts: faults the sandboxes injected, re
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.common.http import FAULT_LOG_PREFIX
-from sandbox.common.process import REPO_ROOT, running_sandbox
-from tests.conftest import MELTANO
+from sandbox.common.process import running_sandbox
 from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN, INVOICED_KEY
 from tests.two_way.conftest import TwoWay
 
@@ -90,14 +87,3 @@ def retries_made(plugin_log: str) -> Counter[str]:
         elif RETRY_LINE.search(line):
             counts["retries"] += 1
     return counts
-
-
-def install_meltano(root: Path) -> Path:
-    """`meltano install` into `root` (the plugins' virtual environments), as the tests' session does once."""
-    root.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
-                            check=False, env={**os.environ, "MELTANO_SYS_DIR_ROOT": str(root),
-                                              "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"})
-    if result.returncode != 0:
-        raise RuntimeError(f"meltano install failed:\n{result.stderr[-4000:]}")
-    return root

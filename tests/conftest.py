@@ -30,12 +30,18 @@ def start_sandbox() -> SandboxStarter:
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 
 
+def install_meltano(root: Path) -> Path:
+    """`meltano install` into `root`: the plugins' virtual environments, for the tests and the soak."""
+    root.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
+                            check=False, env={**os.environ, "MELTANO_SYS_DIR_ROOT": str(root),
+                                              "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"})
+    if result.returncode != 0:
+        raise RuntimeError(f"meltano install failed:\n{result.stderr[-4000:]}")
+    return root
+
+
 @pytest.fixture(scope="session")
 def meltano_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`meltano install` once: the plugins' virtual environments, shared by every module."""
-    root = tmp_path_factory.mktemp("meltano-sys")
-    result = subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
-                            check=False, env={**os.environ, "MELTANO_SYS_DIR_ROOT": str(root),
-                                              "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"})
-    assert result.returncode == 0, result.stderr[-4000:]
-    return root
+    return install_meltano(tmp_path_factory.mktemp("meltano-sys"))
