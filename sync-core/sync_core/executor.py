@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sync_core.client import RequestFailed, RunStopped
 from sync_core.outcomes import Outcomes
 from sync_core.planner import Action, Incoming, Live, Plan, Rules, plan
-from sync_core.store import Link, LinkState, LinkStore, RetryKind, StoreUnavailable
+from sync_core.store import Link, LinkState, LinkStore, RetryKind, StoreUnavailable, retries_key
 from sync_core.values import Canonical, canonical, jsonable
 
 REJECT = "_reject"
@@ -87,10 +87,7 @@ class Destination(Protocol):
 
 
 def _retries_key(destination: Destination) -> str:
-    """A stream's name in the store's records set aside, with the system it writes to: both targets have a
-    `customers` stream and share one store, and each must retry only its own (a delete one target held back was
-    otherwise taken up, and dropped, by the other)."""
-    return f"{destination.stream}@{destination.side}"
+    return retries_key(destination.stream, destination.side)
 
 
 class DeleteBudget:

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: records set aside are keyed by stream and destination (retries_key)
 SIDES = ("customcrm", "invoiced")
 
 
@@ -211,7 +211,11 @@ class LinkStore:
                 f"version {version}, newer than this plugin's {SCHEMA_VERSION}: upgrade the plugins"
             )
             raise RuntimeError(msg)
-        # Later versions add their migrations here, each guarded by `version < N`.
+        elif version < SCHEMA_VERSION:
+            # Each later version adds its migration here, guarded by `version < N`.
+            if version < 2:
+                _key_retries_by_destination(db)
+            db.execute(schema_info.update().values(version=SCHEMA_VERSION))
 
     @property
     def version(self) -> int:
@@ -489,6 +493,29 @@ def _link(row: Mapping[str, Any]) -> Link:
 
 
 # Bases keep exact values: a Decimal stays a Decimal (as {"$decimal": "12.50"}), never a float.
+
+def retries_key(stream: str, destination_side: str) -> str:
+    """The name records set aside by one target's stream are kept under: both targets have a `customers` stream and
+    share one store, and each must take up only its own (a delete one held back was otherwise taken up, and
+    dropped, by the other)."""
+    return f"{stream}@{destination_side}"
+
+
+def _key_retries_by_destination(db: Connection) -> None:
+    """Version 1 kept records set aside under the stream's name alone: give each its destination, the system its
+    record was not mapped from. Records kept by a stream of their own (target-invoiced's `sales_reps`, which has
+    no source envelope) stay as they are."""
+    rows = db.execute(sa.select(retries.c.pk, retries.c.stream, retries.c.record)
+                      .where(retries.c.stream.not_like("%@%"))).all()
+    for row in rows:
+        record = _load(row.record) or {}
+        source = record.get("_source") if isinstance(record, dict) else None
+        system = source.get("system") if isinstance(source, dict) else None
+        if system in SIDES:
+            destination = next(side for side in SIDES if side != system)
+            db.execute(retries.update().where(retries.c.pk == row.pk)
+                       .values(stream=retries_key(row.stream, destination)))
+
 
 def _dump(value: Any) -> str | None:
     if value is None:

@@ -444,3 +444,23 @@ def test_stores_of_several_processes_write_one_database_concurrently_without_fai
     stores = [open_store() for _ in range(THREADS)]
     _run_threads(stores, retry_of=lambda thread: f"cus_retry_{thread}")
     _check_all_written(open_store())
+
+
+def test_a_version_1_store_keeps_its_records_set_aside_for_the_target_that_set_them_aside(
+    store_url: str, open_store: OpenStore
+) -> None:
+    # Version 1 keyed records set aside by stream alone; both targets have a `customers` stream.
+    old = open_store()
+    to_invoiced = {"_source": {"system": "customcrm", "id": "cus_1"}, "name": "A"}
+    to_customcrm = {"_source": {"system": "invoiced", "id": "17"}, "name": "B"}
+    old.set_aside("customers", "cus_1", RetryKind.REJECTED, "bad e-mail", to_invoiced)
+    old.set_aside("customers", "17", RetryKind.HELD, "over max_deletes", to_customcrm)
+    old.set_aside("sales_reps", "usr_1", RetryKind.REJECTED, "no e-mail", {"id": "usr_1"})
+    old.close()
+    _set_schema_version(store_url, 1)
+
+    store = open_store()
+    kept = {(r.stream, r.source_id) for r in store.set_aside_records()}
+    assert kept == {("customers@invoiced", "cus_1"), ("customers@customcrm", "17"), ("sales_reps", "usr_1")}
+    assert store.version == SCHEMA_VERSION == 2
+    assert [r.reason for r in store.set_aside_records("customers@customcrm")] == ["over max_deletes"]
