@@ -143,7 +143,7 @@ class MatchIndex:
     def add(self, live: Live, *, whole: bool = True) -> None:
         """Add a record, or replace the version held of it. A record this run wrote is held by its match keys alone
         (`whole=False`): a run may write tens of thousands, and few of them are matched again (`is_whole` says
-        which to fetch then), so memory stays flat however large the run."""
+        which to fetch then), so the index grows by keys, not by whole records."""
         if not whole:
             live = Live(live.id, {rule.field: live.values.get(rule.field) for rule in self.rules}, live.updated_at)
         with self._lock:
