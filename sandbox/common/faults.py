@@ -26,6 +26,9 @@ class Fault(enum.Enum):
     RATE_LIMIT = "rate_limit"  # answer 429 without handling
     DROP = "drop"  # close the connection before handling
     AMBIGUOUS_WRITE = "ambiguous_write"  # handle and commit, then close without answering
+    # As if the client died between the headers and the body of a write: handled with an empty body (its answer kept
+    # under its Idempotency-Key, as a server that did not wait for the body would), then closed without answering.
+    HEADERS_ONLY = "headers_only"
 
 
 HELP = {
@@ -35,6 +38,8 @@ HELP = {
     "rate_limit_rate": "share of requests answered 429 without being handled, 0 to 1",
     "drop_rate": "share of requests whose connection is closed before handling, 0 to 1",
     "ambiguous_write_rate": "share of writes handled and committed, then closed without an answer, 0 to 1",
+    "headers_only_rate": "share of writes with a body handled as if the client had died after sending its headers "
+    "(handled with an empty body, the answer kept under the Idempotency-Key, then closed unanswered), 0 to 1",
     "seed": "seed of the fault draws: the same seed and requests meet the same faults",
 }
 
@@ -49,10 +54,11 @@ class FaultConfig:
     rate_limit_rate: float = 0.0
     drop_rate: float = 0.0
     ambiguous_write_rate: float = 0.0
+    headers_only_rate: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_limit_rate", "drop_rate", "ambiguous_write_rate"):
+        for name in ("error_rate", "rate_limit_rate", "drop_rate", "ambiguous_write_rate", "headers_only_rate"):
             share = getattr(self, name)
             if not 0.0 <= share <= 1.0:
                 msg = f"fault setting {name}={share} is out of range: use a share between 0 and 1"
@@ -63,6 +69,9 @@ class FaultConfig:
         request_shares = self.error_rate + self.rate_limit_rate + self.drop_rate
         if request_shares > 1.0:
             msg = "error_rate + rate_limit_rate + drop_rate must not exceed 1"
+            raise ValueError(msg)
+        if self.ambiguous_write_rate + self.headers_only_rate > 1.0:
+            msg = "ambiguous_write_rate + headers_only_rate must not exceed 1"
             raise ValueError(msg)
 
     @property
@@ -122,12 +131,11 @@ class FaultInjector:
                 fault = kind
                 break
             roll -= share
-        if (
-            fault is Fault.NONE
-            and method in WRITE_METHODS
-            and write_roll < config.ambiguous_write_rate
-        ):
-            fault = Fault.AMBIGUOUS_WRITE
+        if fault is Fault.NONE and method in WRITE_METHODS:
+            if write_roll < config.ambiguous_write_rate:
+                fault = Fault.AMBIGUOUS_WRITE
+            elif write_roll < config.ambiguous_write_rate + config.headers_only_rate:
+                fault = Fault.HEADERS_ONLY
         return fault, delay / 1000.0
 
     @staticmethod

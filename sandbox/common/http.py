@@ -94,6 +94,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(self.server.app.malformed_request("the Content-Length header is not a number"))
             return
         body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            # The client went away before its body was complete (killed between the two writes of headers and
+            # body, say). A real server never handles such a request: nothing is done, nothing is answered.
+            log.info("request cut short: %s %s sent %d of %d body bytes; dropped unhandled", self.command,
+                     split.path, len(body), length)
+            self.close_connection = True
+            return
         request = Request(
             method=self.command,
             path=split.path,
@@ -104,6 +111,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         app, injector = self.server.app, self.server.injector
         fault, delay = injector.draw(request.method)
+        if fault is Fault.HEADERS_ONLY:
+            if body:
+                request.body = b""  # what a server that did not wait for the body would have handled
+            else:
+                fault = Fault.NONE  # nothing to cut short
         if fault is not Fault.NONE:
             # One line per fault, always: what a soak run counts its faults met by.
             log.info("%s%s %s %s", FAULT_LOG_PREFIX, fault.value, request.method, request.path)
@@ -119,8 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
                 response = app.fault_response(fault)
             else:
                 response = self._handle_safely(app, request)
-        if fault is Fault.AMBIGUOUS_WRITE:
-            self._drop()  # the write is committed; the client never hears of it
+        if fault in (Fault.AMBIGUOUS_WRITE, Fault.HEADERS_ONLY):
+            self._drop()  # handled (and committed, if it could be); the client never hears of it
             return
         self._send(response)
 
