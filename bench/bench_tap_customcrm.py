@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a top-level package of the repo
 
 from bench.harness import plugin, save_figures  # noqa: E402
+from sandbox.common.meltano import clean_environment  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 TOKEN = "bench-token"
@@ -65,7 +66,7 @@ def baseline(url: str) -> None:
 def run_child(command: list[str], expected_records: int) -> Run:
     """CPU seconds and peak RSS (MiB) of one child process, from its own rusage; its output is checked."""
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=clean_environment())
         _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             msg = f"{command[0]} exited with {os.waitstatus_to_exitcode(status)}"

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: `sandbox` is a top-level package of the repo
 
 from bench.harness import plugin, save_figures  # noqa: E402
+from sandbox.common.meltano import clean_environment  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 KEY = "sk_bench_tap_invoiced"
@@ -71,7 +72,7 @@ def baseline(url: str) -> None:
 
 def measure(command: list[str]) -> Measure:
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=clean_environment())
         _, status, usage = os.wait4(process.pid, 0)
         if status != 0:
             msg = f"{command[0]} failed with status {status}"

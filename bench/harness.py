@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote
 
+from sandbox.common.meltano import clean_environment
+
 REPO = Path(__file__).resolve().parents[1]
 CRM_TOKEN = "bench-customcrm-token"
 INV_KEY = "bench-invoiced-key"
@@ -96,7 +98,7 @@ def run_pipeline(commands: list[list[str | Path]], stdin: IO[Any] | int | None =
         for n, command in enumerate(commands):
             last = n == len(commands) - 1
             source = processes[-1].stdout if processes else stdin
-            processes.append(subprocess.Popen([str(part) for part in command], stdin=source,
+            processes.append(subprocess.Popen([str(part) for part in command], stdin=source, env=clean_environment(),
                                               stdout=stdout if last else subprocess.PIPE, stderr=logs[n]))
             if source is not None and not isinstance(source, int) and processes[:-1]:
                 source.close()  # the next process holds it now; the earlier one sees SIGPIPE if it dies

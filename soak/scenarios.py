@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.common.meltano import meltano_command
 from sandbox.common.process import REPO_ROOT
 from soak.end_state import Seeded, differences, duplicates, end_state, store_disagreements, unlinked
 from soak.systems import ISSUE_FAULTS, Size, fault_flags, faults_met, patient, retries_made, sandboxes
-from tests.conftest import MELTANO
 from tests.two_way.conftest import TARGETS, SyncRun, TwoWay, _writes
 
 FAULTY_SYNCS = 2  # the first sync and the one that completes it, both under faults
@@ -142,7 +142,7 @@ def forced_sync(systems: TwoWay) -> list[tuple[str, str]]:
 
 def killed_run(systems: TwoWay, victim: str, delay: float, *, patience: float = 300) -> str:
     """`meltano run sync` with `victim` killed by SIGKILL `delay` seconds after it starts; what happened."""
-    job = subprocess.Popen([MELTANO, "run", *FORCE, "sync"], cwd=REPO_ROOT, env=systems.env,
+    job = subprocess.Popen(meltano_command("run", *FORCE, "sync"), cwd=REPO_ROOT, env=systems.env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + patience

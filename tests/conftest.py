@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from sandbox.common.meltano import clean_environment, meltano_command
 from sandbox.common.process import REPO_ROOT, RunningSandbox, running_sandbox
 
 # No time limit per example: these machines are shared and noisy, and speed is the benchmarks' business.
@@ -27,15 +26,15 @@ def start_sandbox() -> SandboxStarter:
     return running_sandbox
 
 
-MELTANO = str(Path(sys.executable).with_name("meltano"))
 
 
 def install_meltano(root: Path) -> Path:
     """`meltano install` into `root`: the plugins' virtual environments, for the tests and the soak."""
     root.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
-                            check=False, env={**os.environ, "MELTANO_SYS_DIR_ROOT": str(root),
-                                              "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"})
+    result = subprocess.run(meltano_command("install"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
+                            check=False, env=clean_environment({
+                                "MELTANO_SYS_DIR_ROOT": str(root),
+                                "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"}))
     if result.returncode != 0:
         raise RuntimeError(f"meltano install failed:\n{result.stderr[-4000:]}")
     return root

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import selectors
 import subprocess
 import sys
@@ -11,6 +10,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from sandbox.common.meltano import clean_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LISTENING = "listening on "
@@ -38,7 +39,7 @@ def running_sandbox(
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+            env=clean_environment({**(env or {}), "PYTHONUNBUFFERED": "1"}),  # no SANDBOX_* of the user's
             stdout=subprocess.PIPE,
             stderr=log_file,
             text=True,

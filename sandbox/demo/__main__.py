@@ -15,22 +15,20 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from sandbox.common.meltano import clean_environment, meltano_command
 from sandbox.common.process import REPO_ROOT, running_sandbox
 from sandbox.demo import report
 from sandbox.demo.report import heading, say
 from sandbox.demo.systems import CUSTOMCRM_TOKEN, INVOICED_KEY, Systems
 
 DEMO_DIR = REPO_ROOT / ".demo"
-MELTANO = str(Path(sys.executable).with_name("meltano"))
 TARGETS = ("target-invoiced", "target-customcrm")
 CUSTOMCRM_SEED = {"--seed-customers": "200", "--seed-products": "50", "--seed-orders": "500", "--seed-users": "10"}
 INVOICED_SEED = {"--seed-customers": "30"}
@@ -38,20 +36,20 @@ TYPED_BY_ORG_NUMBER, TYPED_BY_EMAIL, TYPED_ITEMS = 25, 15, 5
 
 
 class Meltano:
-    """`meltano` in this project, `dev` environment, pointed at the sandboxes; each target's files in .demo/."""
+    """`meltano` in this project, `dev` environment, pointed at the sandboxes; each target's files in .demo/. The
+    project's `.env` and the user's own variables are left out (sandbox.common.meltano): the demo talks to its
+    sandboxes and nothing else."""
 
     def __init__(self, systems: Systems) -> None:
-        self.env = {
-            **os.environ,
+        self.env = clean_environment({
             # Its own system database, so the demo's state never mixes with a real `meltano run`'s.
             "MELTANO_DATABASE_URI": f"sqlite:///{DEMO_DIR / 'meltano.db'}",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DEV_CUSTOMCRM_API_URL": systems.customcrm_url,
             "DEV_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
             "DEV_INVOICED_API_URL": systems.invoiced_url,
             "DEV_INVOICED_API_KEY": INVOICED_KEY,
             "DEV_LINK_STORE_URL": f"sqlite:///{DEMO_DIR / 'links.db'}",
-        }
+        })
         for target in TARGETS:
             self.env |= self._files(target, "")
 
@@ -64,7 +62,7 @@ class Meltano:
 
     def install(self) -> None:
         """`meltano install`, showing each plugin as it starts and ends (pip's own output stays quiet)."""
-        process = subprocess.Popen([MELTANO, "install"], cwd=REPO_ROOT, env=self.env, stdout=subprocess.DEVNULL,
+        process = subprocess.Popen(meltano_command("install"), cwd=REPO_ROOT, env=self.env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)
         tail = []
         for line in process.stderr or ():
@@ -82,7 +80,7 @@ class Meltano:
             env |= self._files(target, run)
             if dry_run:
                 env[f"{target.upper().replace('-', '_')}_DRY_RUN"] = "true"
-        done = subprocess.run([MELTANO, "run", "sync"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        done = subprocess.run(meltano_command("run", "sync"), cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                               check=False)
         if done.returncode != 0:
             sys.exit(f"meltano run sync failed:\n{done.stderr[-4000:]}")

@@ -15,6 +15,7 @@ from typing import Any
 import backoff
 import requests
 
+from sync_core.crashpoints import CrashPoints, send_headers_only
 from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, refuses_retry, retry_waits
 from sync_core.http.session import new_session
 
@@ -27,11 +28,15 @@ STOPS_THE_RUN = frozenset({401, 402, 403})
 class RequestFailed(Exception):
     """A request that did not succeed, with what the system answered (never a secret)."""
 
-    def __init__(self, message: str, *, status: int | None, answer: Any, transient: bool) -> None:
+    def __init__(self, message: str, *, status: int | None, answer: Any, transient: bool,
+                 after_lost_answer: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.answer = answer
         self.transient = transient  # another try later may succeed (5xx, 429, no answer, after all retries)
+        # An earlier try of this request got no answer: a system that keeps a key's first answer may have answered
+        # this one from what that try sent, so the answer need not be about this request's body.
+        self.after_lost_answer = after_lost_answer
 
 
 class RunStopped(Exception):
@@ -95,8 +100,10 @@ class ApiClient:
         user_agent: str,
         logger: logging.Logger,
         ca_bundle: str | None = None,
+        crashes: CrashPoints | None = None,
     ) -> None:
         self.rules = rules
+        self.crashes = crashes or CrashPoints()
         self.base_url = base_url.rstrip("/")
         try:
             self.session = new_session(self.base_url, ca_bundle=ca_bundle)
@@ -131,9 +138,11 @@ class ApiClient:
             requests.Request(method, self.base_url + path, params=params, json=json, headers=dict(headers or {}))
         )
         failures = limited = 0
+        lost = False
 
         def give_up(failure: BaseException) -> bool:
-            nonlocal failures, limited
+            nonlocal failures, limited, lost
+            lost = lost or not isinstance(failure, _Retry)
             if _rate_limited(failure):
                 limited += 1
                 return False  # waited out (the pace drops meanwhile), never counted against max_retries
@@ -153,6 +162,9 @@ class ApiClient:
         )(self._send_once)
         try:
             return send(request, tolerated)
+        except RequestFailed as failure:
+            failure.after_lost_answer = lost
+            raise
         except _Retry as failure:
             answer = _answer(failure.response)
             status = failure.response.status_code if failure.response is not None else None
@@ -167,6 +179,8 @@ class ApiClient:
     def _send_once(
         self, request: requests.PreparedRequest, tolerated: Mapping[int, Verdict] | None
     ) -> requests.Response:
+        if request.method == "POST" and "Idempotency-Key" in request.headers:
+            self.crashes.reach("create-headers-sent", lambda: send_headers_only(request, self.timeout))
         with self.in_flight:
             with self._count_lock:
                 self.requests_sent += 1

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from sync_core.environment import unread_variables
+
 
 class CheckedSettings:
     """For a singer-sdk plugin class, listed before the SDK's base: the settings are checked when the plugin starts,
@@ -26,7 +28,16 @@ class CheckedSettings:
 
     config_jsonschema: dict[str, Any]
     _config: dict[str, Any]
+    name: str
+    logger: Any
     time_zone_settings: ClassVar[frozenset[str]] = frozenset({"business_timezone"})
+    # The words of meltano.yml's variables about this plugin's system (PROD_INVOICED_API_KEY): see
+    # sync_core.environment.
+    system_words: ClassVar[tuple[str, ...]] = ()
+
+    def endpoint(self) -> str | None:
+        """The base URL the plugin talks to, and what it is (no secret), once its settings are read."""
+        return None
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         problems = {name: problem for name, spec in self.config_jsonschema["properties"].items()
@@ -42,7 +53,21 @@ class CheckedSettings:
         if problems and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=[*problems.values(), *errors],
                                         schema=self.config_jsonschema)
+        if not problems and not errors:
+            self._announce()
         return [*problems.values(), *errors]
+
+    def _announce(self) -> None:
+        """One line on where the plugin is pointed, and a warning for variables meant for it that nothing reads."""
+        where = self.endpoint()
+        if where:
+            self.logger.info("%s talks to %s", self.name, where)
+        unread = unread_variables(self.name, self.config_jsonschema["properties"], self.system_words)
+        if unread:
+            self.logger.warning(
+                "%s: no setting reads %s, though the name looks meant for it (a typo?). The settings it reads: "
+                "`meltano config list %s`, and the variables each environment reads: meltano.yml and .env.example",
+                self.name, ", ".join(unread), self.name)
 
     def _check(self, name: str, spec: dict[str, Any]) -> str | None:
         """The problem with one setting's value, if any; a number given as text is replaced by the number."""

@@ -8,6 +8,7 @@ write, so a crash never loses a link it could not rebuild.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -19,9 +20,10 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from sync_core.client import RequestFailed, RunStopped
+from sync_core.crashpoints import CrashPoints
 from sync_core.outcomes import Outcomes
 from sync_core.planner import Action, Incoming, Live, Plan, Rules, plan
-from sync_core.store import Link, LinkState, LinkStore, RetryKind, StoreUnavailable, retries_key
+from sync_core.store import Link, LinkState, LinkStore, Retry, RetryKind, StoreUnavailable, retries_key
 from sync_core.values import Canonical, canonical, jsonable
 
 REJECT = "_reject"
@@ -42,10 +44,12 @@ class Blocked(Exception):
     """Refused because of a parent's state (a new invoice for an inactive customer): retried when the parent is
     written again, not before (so a quiet run sends nothing)."""
 
-    def __init__(self, message: str, *, parent: tuple[str, str], answer: Any = None) -> None:
+    def __init__(self, message: str, *, parent: tuple[str, str], answer: Any = None,
+                 after_lost_answer: bool = False) -> None:
         super().__init__(message)
         self.parent = parent  # (entity, source id)
         self.answer = answer
+        self.after_lost_answer = after_lost_answer  # see RequestFailed
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,10 @@ class Destination(Protocol):
         ...
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        ...
+
+    def body(self, values: Mapping[str, Any], live: Live | None) -> Mapping[str, Any]:
+        """What a write of these values sends (for a create, `live` is None)."""
         ...
 
     def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
@@ -179,8 +187,10 @@ class Executor:
         max_in_flight: int,
         dry_run: bool,
         logger: logging.Logger,
+        crashes: CrashPoints | None = None,
     ) -> None:
         self.store = store
+        self.crashes = crashes or CrashPoints()
         self.outcomes = outcomes
         self.budget = budget
         self.max_in_flight = max_in_flight
@@ -190,7 +200,6 @@ class Executor:
         self._index_lock = threading.Lock()
         self._claims: dict[tuple[str, str], str] = {}  # (entity, destination id) -> the source id it was matched to
         self.seen: set[tuple[str, str]] = set()  # (stream, source id) handled in this run
-        self.written: set[str] = set()  # "<entity>:<source id>" written in this run, for the records they blocked
         self._dry_waiting: dict[str, list[Mapping[str, Any]]] = {}  # a dry run stores nothing: its waiting records
 
     # A batch of one stream.
@@ -201,7 +210,7 @@ class Executor:
             self.seen.add((destination.stream, _source_id(record)))
         refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(_retries_key(destination))
                    if r.kind is RetryKind.REJECTED
-                   or (r.kind is RetryKind.BLOCKED and r.blocked_on not in self.written)}
+                   or (r.kind is RetryKind.BLOCKED and not self._parent_written_since(destination, r))}
         unchanged_rejects = [r for r in latest if refused.get(_source_id(r)) == _plain(r)]
         if unchanged_rejects:
             # Refused before, exactly as it is now: only a new version of the record (or of the parent that
@@ -240,7 +249,7 @@ class Executor:
         earlier = [r for r in self.store.set_aside_records(_retries_key(destination))
                    if (destination.stream, r.source_id) not in self.seen]
         again = [r for r in earlier if r.kind.retry_can_fix
-                 or (r.kind is RetryKind.BLOCKED and r.blocked_on in self.written)]
+                 or (r.kind is RetryKind.BLOCKED and self._parent_written_since(destination, r))]
         held = [r for r in earlier if r.kind is RetryKind.HELD]
         if held and self.budget.room_for(len(held)):
             again += held
@@ -253,6 +262,14 @@ class Executor:
         if again:
             self.logger.info("Retrying %d %s record(s) set aside by earlier runs", len(again), destination.stream)
             self.run(destination, [r.record for r in again], final=True)
+
+    def _parent_written_since(self, destination: Destination, blocked: Retry) -> bool:
+        """Whether the parent a BLOCKED record waits for was written after the record was set aside. Read from the
+        parent's link, so it survives a crash between the parent's write and the child's retry."""
+        entity, _, parent_id = (blocked.blocked_on or "").partition(":")
+        parent = self.store.find(entity, destination.source_side, parent_id) if parent_id else None
+        written = parent.written_at.get(destination.side) if parent is not None else None
+        return written is not None and blocked.last_seen is not None and written > blocked.last_seen
 
     def _worth_an_index(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> bool:
         if destination.stream in self._indexes or not destination.match_rules:
@@ -427,23 +444,73 @@ class Executor:
                       "max_deletes has room for every delete held")
             self._set_aside(destination, record, RetryKind.HELD, reason, count_as="skipped")
             return
-        key = None
         if decided.action is Action.CREATE:
-            pending = self.store.pending(destination.entity, destination.source_side, source_id,
-                                         origin=destination.source_side)
-            key = pending.idempotency_key
+            created = self._create(destination, incoming, decided)
+            if isinstance(created, Found):  # created by an earlier attempt after all: linked, and merged into
+                self._carry_out(destination, record=record, incoming=incoming, live=created.live, link=link,
+                                decided=plan(incoming, created.live, None, destination.rules))
+                return
+            self.crashes.reach("create-answered")
+            self._written(destination, incoming=incoming, live=live, link=link, decided=decided, after=created)
+            return
         try:
-            after = destination.carry_out(decided, incoming, live, key) if decided.action.writes else live
+            after = destination.carry_out(decided, incoming, live, None) if decided.action.writes else live
         except Stale:
             self._stale(destination, record=record, incoming=incoming, live=live, link=link, again=not stale_retry)
             return
-        except (RequestFailed, Blocked) as failure:
-            if key is not None and not getattr(failure, "transient", False):
-                # A refused create made nothing: the next attempt needs a key of its own, or it would only be
-                # answered the refusal again (Invoiced replays a key's first answer for 24 h).
-                self.store.clear_key(destination.entity, destination.source_side, source_id)
-            raise
         self._written(destination, incoming=incoming, live=live, link=link, decided=decided, after=after)
+
+    def _create(self, destination: Destination, incoming: Incoming, decided: Plan) -> Live | Found | None:
+        """A create, sent with an idempotency key that is kept with the hash of its body (so a crash's retry finds,
+        not repeats, the create). A refusal is a verdict on this record only when it answers this very attempt: an
+        answer under a key an earlier attempt used, or one that came after a try whose answer was lost, may be
+        about what that attempt sent (a system that keeps a key's first answer replays it whatever the body). Then
+        the cross-reference says whether the record exists after all; if not, one more try with a fresh key gives
+        the verdict, and if even that is unclear the record is retried next run, never set aside as refused."""
+        entity, side, source_id = destination.entity, destination.source_side, incoming.source_id
+        body_hash = _digest(destination.body(incoming.values, None))
+        before = self.store.find(entity, side, source_id)
+        pending = self.store.pending(entity, side, source_id, origin=side, body_hash=body_hash)
+        inherited = before is not None and before.idempotency_key == pending.idempotency_key
+        for fresh in (False, True):
+            try:
+                return destination.carry_out(decided, incoming, None, pending.idempotency_key)
+            except (RequestFailed, Blocked) as failure:
+                if getattr(failure, "transient", False):
+                    raise
+                self.crashes.reach("create-refused")
+                doubtful = inherited or failure.after_lost_answer
+                # Refused, it made nothing: the next attempt needs a key of its own, or it would only be answered
+                # the refusal again (Invoiced replays a key's first answer for 24 h).
+                self.store.clear_key(entity, side, source_id)
+                if not doubtful:
+                    raise
+                if fresh:
+                    msg = (f"{failure} -- but that answer came after a try whose answer was lost, so it may be about "
+                           "what that try sent rather than this record; nothing was created, and it is sent again "
+                           "next run")
+                    raise RequestFailed(msg, status=None, answer=failure.answer, transient=True) from None
+            found = self._created_after_all(destination, source_id)
+            if found is not None:
+                return found
+            self.logger.info("%s %s: a create's refusal may have answered an earlier attempt (its key was used "
+                             "before, or a try's answer was lost), and nothing was created: sending it once more with "
+                             "a new key", destination.stream, source_id)
+            pending = self.store.pending(entity, side, source_id, origin=side, body_hash=body_hash)
+            inherited = False
+        return None  # not reached: the second try returns or raises
+
+    def _created_after_all(self, destination: Destination, source_id: str) -> Found | None:
+        """The record an earlier attempt created, found by the cross-reference the sync writes on it."""
+        if not destination.match_rules or destination.match_rules[0].same(source_id) is None:
+            return None
+        found = destination.lookup(destination.match_rules[0], source_id)
+        if len(found) > 1:
+            ids = ", ".join(sorted(live.id for live in found))
+            msg = (f"{len(found)} {destination.side} records carry this record's cross-reference ({ids}): merge the "
+                   f"duplicates in {destination.side}")
+            raise Unprocessable(msg)
+        return Found(found[0]) if found else None
 
     def _written(
         self,
@@ -464,14 +531,16 @@ class Executor:
             self._audit(destination, incoming, live if decided.action is not Action.CREATE else None, decided, after)
         state = LinkState.TOMBSTONED if decided.action.removes or incoming.deleted else LinkState.LINKED
         if after is not None:
-            unchanged_link = (link is not None and link.state is state and link.id_on(destination.side) == after.id
+            # A write always saves the link, with the time of the write (what releases the children it blocked, see
+            # _parent_written_since); a no-op only when something about the link changed.
+            unchanged_link = (not decided.action.writes and link is not None and link.state is state
+                              and link.id_on(destination.side) == after.id
                               and link.base(destination.side) == decided.base)
             if not unchanged_link:
-                self._save_link(destination, incoming, after, state, decided.base)
+                self._save_link(destination, incoming, after, state, decided.base,
+                                written=decided.action.writes)
         self._count(destination, decided, source_id)
         self.store.resolved(_retries_key(destination), source_id)
-        if decided.action.writes:
-            self.written.add(f"{destination.entity}:{source_id}")
 
     def _stale(
         self,
@@ -520,7 +589,7 @@ class Executor:
                             origin=destination.source_side, state=LinkState.CONFLICT, note=decided.reason)
 
     def _save_link(self, destination: Destination, incoming: Incoming, live: Live, state: LinkState,
-                   base: Mapping[str, Any]) -> None:
+                   base: Mapping[str, Any], *, written: bool) -> None:
         source_id = incoming.source_id
         ids = {f"{destination.source_side}_id": source_id, f"{destination.side}_id": live.id}
         self.store.save(
@@ -528,6 +597,7 @@ class Executor:
             customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"], origin=destination.source_side,
             state=state,
             bases={destination.side: dict(base), destination.source_side: destination.peer_base(base, live, incoming)},
+            written_on=destination.side if written else None,
         )
 
     def _vanished(self, destination: Destination, link: Link, source_id: str) -> None:
@@ -610,6 +680,17 @@ class Executor:
             **({"reason": decided.reason} if decided.reason else {}),
             **({"conflicts": [c.field for c in decided.clashes]} if decided.clashes else {}),
         })
+
+
+@dataclass(frozen=True)
+class Found:
+    """A create that an earlier attempt made after all: the live record it made."""
+
+    live: Live
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(jsonable(body), sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _agrees(values: Mapping[str, Any], base: Mapping[str, Any], rules: Rules) -> bool:

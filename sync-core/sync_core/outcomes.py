@@ -19,6 +19,8 @@ from typing import Any, TextIO
 from sync_core.values import jsonable
 
 COLUMNS = ("created", "updated", "unchanged", "conflicts", "waiting", "rejected", "deleted", "skipped")
+# Every kind of record the link store may hold set aside (sync_core.store.RetryKind), in the order they are shown.
+SET_ASIDE_KINDS = ("rejected", "quarantined", "blocked", "waiting", "held", "transient")
 SKIPPED_LISTED = 100  # per stream: the summary names the first skipped records and why; the count has them all
 
 
@@ -33,6 +35,8 @@ class Outcomes:
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     set_aside: int = 0  # records rejected, quarantined or refused in this run (not the ones waiting)
+    # After the run: what the link store still holds set aside, this run's and earlier runs', per stream and kind.
+    still_set_aside: dict[str, dict[str, tuple[int, datetime | None]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, stream: str, outcome: str, amount: int = 1) -> None:
@@ -92,24 +96,66 @@ class Outcomes:
 
     # The summary.
 
+    def hold(self, stream: str, kind: str, count: int, since: datetime | None) -> None:
+        """One line of what the link store still holds set aside once the run is over."""
+        with self._lock:
+            self.still_set_aside.setdefault(stream, {})[kind] = (count, since)
+
+    def still_set_aside_total(self) -> dict[str, dict[str, Any]]:
+        """Per kind: how many records are still set aside, and since when the oldest of them."""
+        now = datetime.now(timezone.utc)
+        totals: dict[str, dict[str, Any]] = {}
+        for kind in SET_ASIDE_KINDS:
+            held = [entry[kind] for entry in self.still_set_aside.values() if kind in entry]
+            if not held:
+                continue
+            since = min((s for _, s in held if s is not None), default=None)
+            totals[kind] = {"count": sum(count for count, _ in held), "oldest": since and since.isoformat(),
+                            "oldest_age_seconds": since and round((now - since).total_seconds())}
+        return totals
+
     def summary(self) -> dict[str, Any]:
         streams = {stream: {name: counter[name] for name in COLUMNS} for stream, counter in sorted(self.counts.items())}
         totals = {name: sum(row[name] for row in streams.values()) for name in COLUMNS}
         skipped = {stream: list(records) for stream, records in sorted(self.skipped.items())}
-        return {"run_id": self.run_id, "streams": streams, "total": totals, "skipped": skipped}
+        held = {stream: {kind: count for kind, (count, _) in sorted(kinds.items())}
+                for stream, kinds in sorted(self.still_set_aside.items())}
+        return {"run_id": self.run_id, "streams": streams, "total": totals, "skipped": skipped,
+                "still_set_aside": {"total": self.still_set_aside_total(), "streams": held}}
 
     def table(self) -> str:
         summary = self.summary()
         rows = [("stream", *COLUMNS)]
         rows += [(stream, *(str(row[name]) for name in COLUMNS)) for stream, row in summary["streams"].items()]
         rows.append(("total", *(str(summary["total"][name]) for name in COLUMNS)))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in
-                           enumerate(zip(row, widths, strict=True))) for row in rows]
-        return "\n".join(lines)
+        text = _aligned(rows)
+        if self.still_set_aside:
+            now = datetime.now(timezone.utc)
+            held = [("still set aside", "kind", "records", "oldest")]
+            held += [(stream, kind, str(count), _age(now, since))
+                     for stream, kinds in sorted(self.still_set_aside.items())
+                     for kind, (count, since) in sorted(kinds.items(), key=lambda k: SET_ASIDE_KINDS.index(k[0]))]
+            text += "\n" + _aligned(held)
+        return text
 
     def write_summary(self, path: Path | None) -> None:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.summary(), indent=2) + "\n", encoding="utf-8")
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in
+                               enumerate(zip(row, widths, strict=True))) for row in rows)
+
+
+def _age(now: datetime, since: datetime | None) -> str:
+    if since is None:
+        return "?"
+    seconds = max(0, int((now - since).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"

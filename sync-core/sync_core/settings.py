@@ -55,23 +55,25 @@ OPERATOR_SETTINGS = th.PropertiesList(
         th.StringType,
         title="Rejects file",
         description="JSON Lines file that every record set aside is appended to (stream, source id, record, "
-        "reason, the system's answer, when). Default: no file; rejects are still logged and kept for retry in "
-        "the link store.",
+        "reason, the system's answer, when); the records also stay in the link store until they are retried. "
+        "Default: .meltano/sync/<namespace>/<plugin>-rejects.jsonl in the Meltano project.",
     ),
     th.Property(
         "summary_path",
         th.StringType,
         title="Summary file",
         description="JSON file the run's summary is written to (per stream: created, updated, unchanged, "
-        "conflicts, waiting, rejected, deleted, skipped), and the records skipped on purpose with why (the "
-        "first 100 per stream).",
+        "conflicts, waiting, rejected, deleted, skipped; the records skipped on purpose with why, the first 100 per "
+        "stream; and what the link store still holds set aside, this run's and earlier runs', per kind with the "
+        "oldest). Default: .meltano/sync/<namespace>/<plugin>-summary.json in the Meltano project.",
     ),
     th.Property(
         "audit_path",
         th.StringType,
         title="Audit file",
         description="JSON Lines file every write and conflict is appended to (run id, stream, both ids, action, "
-        "each field's old and new value; for a conflict both values and which won). Also kept in the link store.",
+        "each field's old and new value; for a conflict both values and which won). Also kept in the link store. "
+        "Default: .meltano/sync/<namespace>/<plugin>-audit.jsonl in the Meltano project.",
     ),
     th.Property(
         "fail_on_rejects",

@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +28,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-SCHEMA_VERSION = 2  # 2: records set aside are keyed by stream and destination (retries_key)
+# 2: records set aside are keyed by stream and destination (retries_key). 3: a pending create keeps the hash of the
+# body its idempotency key was first sent with; a link keeps when the sync last wrote each side; one lease per
+# namespace (sync_leases).
+SCHEMA_VERSION = 3
 SIDES = ("customcrm", "invoiced")
 
 
@@ -71,10 +74,14 @@ links = sa.Table(
     sa.Column("origin", sa.String(20), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("idempotency_key", sa.String(64)),
+    sa.Column("body_hash", sa.String(64)),  # of the body the key was first sent with: reused only with that body
     sa.Column("base_customcrm", sa.Text),
     sa.Column("base_invoiced", sa.Text),
     sa.Column("note", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # When the sync last wrote the record in each system: what releases the children its state blocked there.
+    sa.Column("written_customcrm_at", sa.DateTime(timezone=True)),
+    sa.Column("written_invoiced_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("namespace", "entity", "customcrm_id", name="uq_links_customcrm"),
     sa.UniqueConstraint("namespace", "entity", "invoiced_id", name="uq_links_invoiced"),
 )
@@ -129,6 +136,8 @@ class Link:
     idempotency_key: str | None = None
     bases: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # per side, in its own shape
     note: str | None = None
+    body_hash: str | None = None
+    written_at: Mapping[str, datetime | None] = field(default_factory=dict)  # per side: the sync's last write there
 
     def id_on(self, side: str) -> str | None:
         return self.customcrm_id if side == "customcrm" else self.invoiced_id
@@ -146,12 +155,19 @@ class Retry:
     record: dict[str, Any]
     attempts: int
     blocked_on: str | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+def meltano_folder() -> Path:
+    """The Meltano project's `.meltano/` (Meltano runs plugins with MELTANO_PROJECT_ROOT set), else the current
+    folder's."""
+    return Path(os.environ.get("MELTANO_PROJECT_ROOT") or Path.cwd()) / ".meltano"
 
 
 def default_url() -> str:
-    """A SQLite file in the Meltano project's `.meltano/` (Meltano runs plugins with MELTANO_PROJECT_ROOT set)."""
-    root = Path(os.environ.get("MELTANO_PROJECT_ROOT") or Path.cwd())
-    folder = root / ".meltano"
+    """A SQLite file in the Meltano project's `.meltano/`."""
+    folder = meltano_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'sync-links.db'}"
 
@@ -215,6 +231,8 @@ class LinkStore:
             # Each later version adds its migration here, guarded by `version < N`.
             if version < 2:
                 _key_retries_by_destination(db)
+            if version < 3:
+                _add_columns(db, links, ("body_hash", "written_customcrm_at", "written_invoiced_at"))
             db.execute(schema_info.update().values(version=SCHEMA_VERSION))
 
     @property
@@ -267,10 +285,12 @@ class LinkStore:
             for row in db.execute(query).mappings():
                 yield _link(row)
 
-    def pending(self, entity: str, side: str, record_id: str, origin: str) -> Link:
-        """Before a create: the row that makes a retry after a crash find, not repeat, the create."""
+    def pending(self, entity: str, side: str, record_id: str, *, origin: str, body_hash: str) -> Link:
+        """Before a create: the row that makes a retry after a crash find, not repeat, the create. Its idempotency
+        key is reused only with the body it was first sent with (a system may replay a key's first answer whatever
+        body comes with it); another body gets a new key."""
         existing = self.find(entity, side, record_id)
-        if existing is not None and existing.idempotency_key:
+        if existing is not None and existing.idempotency_key and existing.body_hash == body_hash:
             return existing
         key = hashlib.sha256(f"{self.namespace}|{entity}|{side}|{record_id}|{uuid.uuid4()}".encode()).hexdigest()
         key = key[:48]
@@ -278,19 +298,19 @@ class LinkStore:
         with self._writing() as db:
             # Checked again under the write lock: another thread may have stored it since.
             column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
-            existing_key = db.execute(sa.select(links.c.idempotency_key).where(
+            existing_key = db.execute(sa.select(links.c.idempotency_key, links.c.body_hash).where(
                 links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
             )).first()
-            if existing_key is not None and existing_key.idempotency_key:
+            if existing_key is not None and existing_key.idempotency_key and existing_key.body_hash == body_hash:
                 key = existing_key.idempotency_key
             elif existing_key is None:
                 db.execute(links.insert().values(
                     namespace=self.namespace, entity=entity, origin=origin, state=LinkState.PENDING.value,
-                    idempotency_key=key, updated_at=_now(), **ids,
+                    idempotency_key=key, body_hash=body_hash, updated_at=_now(), **ids,
                 ))
             else:
                 db.execute(self._where(entity, side, record_id, links.update()).values(
-                    idempotency_key=key, updated_at=_now()
+                    idempotency_key=key, body_hash=body_hash, updated_at=_now()
                 ))
         self._forget_cached(entity, (side, record_id))  # after the write: see find()
         found = self.find(entity, side, record_id)
@@ -300,7 +320,8 @@ class LinkStore:
     def clear_key(self, entity: str, side: str, record_id: str) -> None:
         """After a refused create: the pending link's next create gets a new idempotency key."""
         with self._writing() as db:
-            db.execute(self._where(entity, side, record_id, links.update()).values(idempotency_key=None))
+            db.execute(self._where(entity, side, record_id, links.update()).values(idempotency_key=None,
+                                                                                   body_hash=None))
         self._forget_cached(entity, (side, record_id))
 
     def save(
@@ -313,12 +334,16 @@ class LinkStore:
         state: LinkState,
         bases: Mapping[str, Mapping[str, Any] | None] | None = None,
         note: str | None = None,
+        written_on: str | None = None,
     ) -> None:
-        """Insert or update the link of this pair; bases not given are kept."""
+        """Insert or update the link of this pair; bases not given are kept. `written_on`: the side the sync just
+        wrote, recorded in the same transaction as the link."""
         values: dict[str, Any] = {
             "customcrm_id": customcrm_id, "invoiced_id": invoiced_id, "state": state.value,
             "note": note, "updated_at": _now(),
         }
+        if written_on is not None:
+            values[f"written_{written_on}_at"] = values["updated_at"]
         for side, base in (bases or {}).items():
             values[f"base_{side}"] = _dump(base)
         with self._writing() as db:
@@ -423,9 +448,17 @@ class LinkStore:
             rows = db.execute(query).mappings().all()
         return [
             Retry(row["stream"], row["source_id"], RetryKind(row["kind"]), row["reason"], _load(row["record"]) or {},
-                  row["attempts"], row["blocked_on"])
+                  row["attempts"], row["blocked_on"], _aware(row["first_seen"]), _aware(row["last_seen"]))
             for row in rows
         ]
+
+    def still_set_aside(self, streams: Iterable[str]) -> list[tuple[str, RetryKind, int, datetime | None]]:
+        """Per stream (as kept: see retries_key) and kind, how many records are set aside and since when the oldest."""
+        query = (sa.select(retries.c.stream, retries.c.kind, sa.func.count(), sa.func.min(retries.c.first_seen))
+                 .where(retries.c.namespace == self.namespace, retries.c.stream.in_(list(streams)))
+                 .group_by(retries.c.stream, retries.c.kind))
+        with self.engine.connect() as db:
+            return [(row[0], RetryKind(row[1]), int(row[2]), _aware(row[3])) for row in db.execute(query)]
 
     # The audit trail.
 
@@ -489,7 +522,16 @@ def _link(row: Mapping[str, Any]) -> Link:
         idempotency_key=row["idempotency_key"],
         bases={side: _load(row[f"base_{side}"]) for side in SIDES},
         note=row["note"],
+        body_hash=row["body_hash"],
+        written_at={side: _aware(row[f"written_{side}_at"]) for side in SIDES},
     )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives stored times back without their zone; every time the store writes is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
 
 
 # Bases keep exact values: a Decimal stays a Decimal (as {"$decimal": "12.50"}), never a float.
@@ -499,6 +541,15 @@ def retries_key(stream: str, destination_side: str) -> str:
     share one store, and each must take up only its own (a delete one held back was otherwise taken up, and
     dropped, by the other)."""
     return f"{stream}@{destination_side}"
+
+
+def _add_columns(db: Connection, table: sa.Table, names: tuple[str, ...]) -> None:
+    """Columns a newer version added to a table an older one created (create_all leaves existing tables alone)."""
+    present = {column["name"] for column in sa.inspect(db).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            kind = table.c[name].type.compile(dialect=db.dialect)
+            db.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
 
 
 def _key_retries_by_destination(db: Connection) -> None:

@@ -13,6 +13,8 @@ What it adds to the SDK's Target:
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import uuid
 from collections.abc import Mapping
@@ -25,12 +27,18 @@ from singer_sdk.sinks import BatchSink
 
 from sync_core.client import RunStopped
 from sync_core.config import CheckedSettings
+from sync_core.crashpoints import CrashPoints
 from sync_core.executor import SOURCE, DeleteBudget, Destination, Executor
 from sync_core.outcomes import Outcomes
 from sync_core.secrets import SecretSafeConfig
-from sync_core.store import LinkStore
+from sync_core.store import LinkStore, meltano_folder, retries_key
 
 SYSTEM_NAMES = {"customcrm": "Customcrm", "invoiced": "Invoiced"}
+# The operator's files, and their names in the namespace's folder when no setting gives a path.
+OPERATOR_FILES = {"summary_path": "summary.json", "rejects_path": "rejects.jsonl", "audit_path": "audit.jsonl"}
+WHAT_BRINGS_BACK = ("transient, waiting and quarantined ones are retried every run, blocked ones once their parent "
+                    "is written, held deletes by a run whose max_deletes has room for all, rejected ones when their "
+                    "source record changes")
 
 
 class MiswiredPipeline(SystemExit):
@@ -90,6 +98,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         super().__init__(*args, **kwargs)
         self.max_parallelism = 1  # the executor brings its own bounded concurrency
         self.run_id = uuid.uuid4().hex[:12]
+        self.crashes = CrashPoints.armed_for(self.name)  # inert unless a crash test arms one
 
     # Built on first use, so `--about` and `--help` touch neither the store nor the network.
 
@@ -102,9 +111,26 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         return Outcomes(
             run_id=self.run_id,
             logger=self.logger,
-            rejects_path=_path(self.config.get("rejects_path")),
-            audit_path=None if self.dry_run else _path(self.config.get("audit_path")),
+            rejects_path=self.operator_file("rejects_path"),
+            audit_path=None if self.dry_run else self.operator_file("audit_path"),
         )
+
+    def operator_file(self, setting: str) -> Path:
+        """The setting's path, or by default `.meltano/sync/<namespace>/<plugin>-<file>` in the Meltano project, so
+        that no run leaves the operator without its summary, rejects and audit trail."""
+        value = self.config.get(setting)
+        if value:
+            return Path(value)
+        namespace = re.sub(r"[^A-Za-z0-9._-]", "_", str(self.config.get("namespace") or "default"))
+        return meltano_folder() / "sync" / namespace / f"{self.name}-{OPERATOR_FILES[setting]}"
+
+    def set_aside_streams(self) -> dict[str, str]:
+        """The names this target's records set aside are kept under in the link store -> their stream."""
+        streams = {}
+        for stream in self.stream_order:
+            destination = self.destination(stream)
+            streams[retries_key(stream, destination.side) if destination is not None else stream] = stream
+        return streams
 
     @cached_property
     def executor(self) -> Executor:
@@ -116,6 +142,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
             max_in_flight=int(self.config.get("max_in_flight", 8)),
             dry_run=self.dry_run,
             logger=self.logger,
+            crashes=self.crashes,
         )
 
     @property
@@ -173,6 +200,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         try:
             for stream in self._ordered(self._sinks_active):
                 self.drain_one(self._sinks_active[stream])
+            self.crashes.reach("parent-written")
             if self._sinks_active:
                 destinations = [d for d in map(self.destination, self.stream_order) if d is not None]
                 for destination in destinations:
@@ -191,28 +219,40 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         return sorted(streams, key=lambda name: rank.get(name, len(rank)))
 
     def _write_state_message(self, state: dict) -> None:
-        if not self.dry_run:  # a dry run wrote nothing, so no bookmark may move
-            super()._write_state_message(state)
+        if self.dry_run:  # a dry run wrote nothing, so no bookmark may move
+            return
+        if self.crashes.armed("state-half-written"):
+            line = json.dumps({"type": "STATE", "value": state})
+            self.crashes.reach("state-half-written", lambda: _write_half(line))
+        super()._write_state_message(state)
 
     def _report(self) -> None:
-        if "outcomes" not in self.__dict__:
-            return
         outcomes = self.outcomes
+        streams = self.set_aside_streams()
+        for kept, kind, count, since in self.store.still_set_aside(streams):
+            outcomes.hold(streams[kept], kind.value, count, since)
         self.logger.info("Sync summary (run %s)%s:\n%s", self.run_id, " — dry run, nothing written" if self.dry_run
                          else "", outcomes.table())
-        outcomes.write_summary(_path(self.config.get("summary_path")))
+        summary_path = self.operator_file("summary_path")
+        outcomes.write_summary(summary_path)
         held = self.executor.budget.verdict(SYSTEM_NAMES[self.source_system]) if "executor" in self.__dict__ else None
         if held:
             self.logger.warning("%s", held)
-        if outcomes.set_aside:
-            where = self.config.get("rejects_path") or "the link store's sync_retries table"
-            self.logger.warning("%d record(s) set aside as rejected or in conflict; see %s. Transient failures are "
-                                "retried next run, the others when their source record changes.",
-                                outcomes.set_aside, where)
+        still = outcomes.still_set_aside_total()
+        if still:
+            kinds = ", ".join(f"{kind} {entry['count']}" for kind, entry in still.items())
+            oldest = min((entry["oldest"] for entry in still.values() if entry["oldest"]), default=None)
+            self.logger.warning(
+                "%d record(s) are set aside in the link store (%s; the oldest since %s): each one's reason is in %s, "
+                "the counts in %s. They are not lost: %s.", sum(entry["count"] for entry in still.values()), kinds,
+                oldest or "?", self.operator_file("rejects_path"), summary_path, WHAT_BRINGS_BACK)
         if self.config.get("fail_on_rejects") and outcomes.set_aside:
             sys.stdout.flush()
             raise SystemExit(f"{outcomes.set_aside} record(s) were set aside, and fail_on_rejects is on")
 
 
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value else None
+def _write_half(line: str) -> None:
+    sys.stdout.write(line[: len(line) // 2])
+    sys.stdout.flush()
+
+

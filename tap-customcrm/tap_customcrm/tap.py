@@ -5,6 +5,7 @@ from __future__ import annotations
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from sync_core.config import CheckedSettings
+from sync_core.http import customcrm
 from sync_core.http.settings import CA_BUNDLE, MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
@@ -18,6 +19,10 @@ class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
 
     name = "tap-customcrm"
     message_writer_class = RecordLineWriter
+    system_words = ("CUSTOMCRM",)
+
+    def endpoint(self) -> str:
+        return customcrm.where(self.config)
 
     config_jsonschema = th.PropertiesList(
         th.Property(

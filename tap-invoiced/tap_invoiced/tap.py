@@ -18,6 +18,10 @@ class TapInvoiced(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
 
     # One line: the SDK's `--about --format=markdown` template cannot indent a multi-line docstring.
     name = "tap-invoiced"
+    system_words = ("INVOICED",)
+
+    def endpoint(self) -> str:
+        return invoiced.where(self.config)
 
     config_jsonschema = th.PropertiesList(
         *invoiced.CONNECTION_SETTINGS,

@@ -29,6 +29,7 @@ class TargetCustomcrm(SyncTarget):
     """Invoiced customers, items and invoices into Customcrm: linked, merged, never duplicated."""
 
     name = "target-customcrm"
+    system_words = ("CUSTOMCRM", "LINK")
     source_system = "invoiced"
     pipeline_hint = "meltano run tap-invoiced to-customcrm target-customcrm"
     stream_order = ("customers", "products", "orders")
@@ -105,6 +106,7 @@ class TargetCustomcrm(SyncTarget):
             user_agent=self.config.get("user_agent") or f"target-customcrm/{metadata.version('target-customcrm')}",
             logger=self.logger,
             ca_bundle=self.config.get("ca_bundle"),
+            crashes=self.crashes,
         )
         return CustomcrmApi(client)
 
@@ -122,6 +124,9 @@ class TargetCustomcrm(SyncTarget):
 
     def destination(self, stream: str) -> Destination | None:
         return self._destinations.get(stream)
+
+    def endpoint(self) -> str:
+        return customcrm.where(self.config)
 
     def check_access(self) -> None:
         self.api.client.request("GET", "/v1/customers", params={"limit": 1})

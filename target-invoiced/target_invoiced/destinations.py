@@ -386,7 +386,8 @@ class InvoicesDestination(InvoicedDestination):
             # The customer's state refuses it (inactive): tried again once the customer is written.
             msg = (f"{failure}; it is sent again once customer {incoming.customer_source} is written, e.g. when it "
                    "is made active in Customcrm")
-            raise Blocked(msg, parent=("customer", incoming.customer_source), answer=failure.answer) from None
+            raise Blocked(msg, parent=("customer", incoming.customer_source), answer=failure.answer,
+                          after_lost_answer=failure.after_lost_answer) from None
 
     def _void(self, live: Live) -> Live:
         try:

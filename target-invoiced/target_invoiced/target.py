@@ -31,6 +31,7 @@ class TargetInvoiced(SyncTarget):
     """Customcrm customers, products, orders and users into Invoiced: linked, merged, never duplicated."""
 
     name = "target-invoiced"
+    system_words = ("INVOICED", "LINK")
     source_system = "customcrm"
     pipeline_hint = "meltano run tap-customcrm to-invoiced target-invoiced"
     stream_order = ("customers", "items", "sales_reps", "invoices")
@@ -75,6 +76,7 @@ class TargetInvoiced(SyncTarget):
             user_agent=self.config.get("user_agent") or f"target-invoiced/{metadata.version('target-invoiced')}",
             logger=self.logger,
             ca_bundle=self.config.get("ca_bundle"),
+            crashes=self.crashes,
         )
         return InvoicedApi(client)
 
@@ -95,6 +97,9 @@ class TargetInvoiced(SyncTarget):
 
     def retry_outside_destinations(self) -> None:
         self.reps.retry_earlier()
+
+    def endpoint(self) -> str:
+        return invoiced.where(self.config)
 
     def check_access(self) -> None:
         self.api.client.request("GET", "/customers", params={"per_page": 1})

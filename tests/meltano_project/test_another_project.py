@@ -8,19 +8,17 @@ the two-way sync runs from there.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import requests
 import yaml
 
+from sandbox.common.meltano import clean_environment, meltano_command
 from sandbox.common.process import REPO_ROOT
 from tests.conftest import SandboxStarter
 
-MELTANO = str(Path(sys.executable).with_name("meltano"))
 TOKEN = "another-project-customcrm-token-5d1e"
 KEY = "another-project-invoiced-key-77a0"
 SYNC = ["tap-customcrm", "to-invoiced", "target-invoiced", "tap-invoiced", "to-customcrm", "target-customcrm"]
@@ -57,17 +55,15 @@ def test_the_readme_s_pip_urls_install_the_plugins_into_another_project(
         start_sandbox("customcrm", "--token", TOKEN, *seed) as crm,
         start_sandbox("invoiced", "--api-key", KEY) as invoiced,
     ):
-        env = {
-            **{name: value for name, value in os.environ.items() if not name.startswith("MELTANO_")},
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        env = clean_environment({
             "TAP_CUSTOMCRM_API_URL": crm.url, "TAP_CUSTOMCRM_API_TOKEN": TOKEN,
             "TARGET_CUSTOMCRM_API_URL": crm.url, "TARGET_CUSTOMCRM_API_TOKEN": TOKEN,
             "TAP_INVOICED_API_URL": invoiced.url, "TAP_INVOICED_API_KEY": KEY,
             "TARGET_INVOICED_API_URL": invoiced.url, "TARGET_INVOICED_API_KEY": KEY,
             "TARGET_INVOICED_SUMMARY_PATH": str(tmp_path / "summary.json"),
-        }
+        })
         for command in (["install"], ["run", *SYNC]):
-            done = subprocess.run([MELTANO, *command], cwd=tmp_path, env=env, capture_output=True, text=True,
+            done = subprocess.run(meltano_command(*command), cwd=tmp_path, env=env, capture_output=True, text=True,
                                   timeout=600, check=False)
             assert done.returncode == 0, f"meltano {command[0]}:\n{done.stderr[-4000:]}"
 

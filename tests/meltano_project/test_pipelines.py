@@ -1,15 +1,13 @@
 """The Meltano project as a user runs it: `meltano install`, then `meltano run` of both pipelines.
 
-Meltano's own files (plugin venvs, the state database) go to a temporary MELTANO_SYS_DIR_ROOT, so the
-test neither needs nor disturbs a developer's `.meltano/`.
+Meltano's own files (plugin venvs, the state database) go to the session's temporary MELTANO_SYS_DIR_ROOT, so the
+test neither needs nor disturbs a developer's `.meltano/`, and Meltano runs with an environment built from scratch.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +15,10 @@ from typing import Any
 import pytest
 import requests
 
+from sandbox.common.meltano import clean_environment, meltano_command
 from sandbox.common.process import REPO_ROOT
 from tests.conftest import SandboxStarter
 
-MELTANO = str(Path(sys.executable).with_name("meltano"))
 INVOICED_KEY = "meltano-test-invoiced-key-3f9a"
 CUSTOMCRM_TOKEN = "meltano-test-customcrm-token-81c2"
 
@@ -37,7 +35,7 @@ class Project:
         if output is not None:
             env["TARGET_JSONL_DESTINATION_PATH"] = str(output)
         result = subprocess.run(
-            [MELTANO, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+            meltano_command(*args), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
             input="",
         )
         if succeed:
@@ -69,25 +67,23 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter) -> Iterator[Project]:
+def project(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter,
+            meltano_root: Path) -> Iterator[Project]:
     root = tmp_path_factory.mktemp("meltano")
     seed = ["--seed-customers", "15", "--seed", "3"]
     with (
         start_sandbox("customcrm", "--token", CUSTOMCRM_TOKEN, *seed) as customcrm,
         start_sandbox("invoiced", "--api-key", INVOICED_KEY, *seed) as invoiced,
     ):
-        env = {
-            **os.environ,
-            "MELTANO_SYS_DIR_ROOT": str(root / "sys"),
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        env = clean_environment({
+            "MELTANO_SYS_DIR_ROOT": str(meltano_root),
+            "MELTANO_DATABASE_URI": f"sqlite:///{root / 'meltano.db'}",
             "TAP_CUSTOMCRM_API_URL": customcrm.url,
             "TAP_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
             "TAP_INVOICED_API_URL": invoiced.url,
             "TAP_INVOICED_API_KEY": INVOICED_KEY,
-        }
-        project = Project(env, root, customcrm.url, invoiced.url)
-        project.meltano("install")
-        yield project
+        })
+        yield Project(env, root, customcrm.url, invoiced.url)
 
 
 def test_discover_through_meltano_lists_every_stream(project: Project) -> None:
@@ -173,7 +169,7 @@ def test_customcrm_to_invoiced_into_target_invoiced_and_a_miswired_pipeline_writ
     before = len(project.invoiced("GET", "/invoices", params={"per_page": 100}))
 
     wrong = subprocess.run(
-        [MELTANO, "run", "tap-invoiced", "to-invoiced", "target-invoiced"],
+        meltano_command("run", "tap-invoiced", "to-invoiced", "target-invoiced"),
         cwd=REPO_ROOT, env={**project.env, **env}, capture_output=True, text=True, timeout=600, check=False,
     )
     assert wrong.returncode != 0

@@ -17,6 +17,7 @@ NAMESPACE = "acme-crm|acme-invoiced"
 OpenStore = Callable[..., LinkStore]
 
 # A merge base as the planner hands it over: exact amounts, nested lines, blanks, free-form metadata.
+BODY = "hash-of-the-body"
 INVOICED_BASE: dict[str, Any] = {
     "name": "Ærø Fisk AS",
     "balance": Decimal("12.50"),
@@ -146,31 +147,49 @@ def test_two_plugins_opening_a_fresh_store_at_the_same_moment_both_open(store_ur
 
 
 def test_pending_stores_a_row_with_an_idempotency_key(store: LinkStore) -> None:
-    pending = store.pending("customer", "customcrm", "cus_1", origin="customcrm")
+    pending = store.pending("customer", "customcrm", "cus_1", origin="customcrm", body_hash=BODY)
 
     assert pending.state is LinkState.PENDING
     assert (pending.customcrm_id, pending.invoiced_id, pending.origin) == ("cus_1", None, "customcrm")
     assert pending.idempotency_key is not None
     assert len(pending.idempotency_key) == 48
     assert store.find("customer", "customcrm", "cus_1") == pending
-    other = store.pending("customer", "customcrm", "cus_2", origin="customcrm")
+    other = store.pending("customer", "customcrm", "cus_2", origin="customcrm", body_hash=BODY)
     assert other.idempotency_key != pending.idempotency_key
 
 
 def test_pending_after_a_crash_returns_the_same_idempotency_key(open_store: OpenStore) -> None:
     """A create whose answer was lost is retried with the same key, so the destination does not create it twice."""
-    before_crash = open_store().pending("invoice", "customcrm", "ord_7", origin="customcrm")
+    before_crash = open_store().pending("invoice", "customcrm", "ord_7", origin="customcrm", body_hash=BODY)
     store = open_store()  # the next run
-    again = store.pending("invoice", "customcrm", "ord_7", origin="customcrm")
+    again = store.pending("invoice", "customcrm", "ord_7", origin="customcrm", body_hash=BODY)
 
     assert again.idempotency_key == before_crash.idempotency_key
     assert len(list(store.links_of("invoice"))) == 1
 
 
+def test_pending_reuses_a_key_only_with_the_body_it_was_first_sent_with(open_store: OpenStore) -> None:
+    """A system may replay a key's first answer whatever body comes with it: a record edited since (say, fixed after
+    a refusal) must not be answered what its earlier version was."""
+    first = open_store().pending("invoice", "customcrm", "ord_7", origin="customcrm", body_hash=BODY)
+    store = open_store()  # the next run, after the record changed
+    edited = store.pending("invoice", "customcrm", "ord_7", origin="customcrm", body_hash="another body")
+
+    assert edited.idempotency_key != first.idempotency_key
+    assert edited.body_hash == "another body"
+    assert store.pending("invoice", "customcrm", "ord_7", origin="customcrm",
+                         body_hash="another body").idempotency_key == edited.idempotency_key
+    assert len(list(store.links_of("invoice"))) == 1
+    store.clear_key("invoice", "customcrm", "ord_7")
+    cleared = store.find("invoice", "customcrm", "ord_7")
+    assert cleared is not None
+    assert (cleared.idempotency_key, cleared.body_hash) == (None, None)
+
+
 def test_pending_on_a_link_without_a_key_gives_it_one_and_adds_no_row(store: LinkStore) -> None:
     _link(store, "cus_1", "4001", invoiced=INVOICED_BASE)
 
-    pending = store.pending("customer", "customcrm", "cus_1", origin="customcrm")
+    pending = store.pending("customer", "customcrm", "cus_1", origin="customcrm", body_hash=BODY)
 
     assert pending.idempotency_key
     assert (pending.invoiced_id, pending.state, pending.base("invoiced")) == ("4001", LinkState.LINKED, INVOICED_BASE)
@@ -178,7 +197,7 @@ def test_pending_on_a_link_without_a_key_gives_it_one_and_adds_no_row(store: Lin
 
 
 def test_save_links_both_ids_and_keeps_each_sides_base_exactly(store: LinkStore) -> None:
-    key = store.pending("customer", "customcrm", "cus_1", origin="customcrm").idempotency_key
+    key = store.pending("customer", "customcrm", "cus_1", origin="customcrm", body_hash=BODY).idempotency_key
 
     _link(store, "cus_1", "4001", invoiced=INVOICED_BASE, customcrm=CUSTOMCRM_BASE)
 
@@ -211,8 +230,8 @@ def test_save_keeps_the_bases_it_is_not_given(store: LinkStore) -> None:
 
 def test_save_merges_two_half_links_into_one(store: LinkStore) -> None:
     """Both directions created their half in one run: one from Customcrm, one from Invoiced."""
-    crm_key = store.pending("customer", "customcrm", "cus_1", origin="customcrm").idempotency_key
-    store.pending("customer", "invoiced", "4001", origin="invoiced")
+    crm_key = store.pending("customer", "customcrm", "cus_1", origin="customcrm", body_hash=BODY).idempotency_key
+    store.pending("customer", "invoiced", "4001", origin="invoiced", body_hash=BODY)
     assert len(list(store.links_of("customer"))) == 2
 
     _link(store, "cus_1", "4001", invoiced=INVOICED_BASE, customcrm=CUSTOMCRM_BASE)
@@ -274,7 +293,7 @@ def test_namespaces_do_not_see_each_others_rows(open_store: OpenStore) -> None:
     # The same ids in another namespace are another link: saving it neither merges with nor changes acme's.
     globex.save("customer", customcrm_id="cus_1", invoiced_id="4001", origin="invoiced", state=LinkState.CONFLICT,
                 bases={"invoiced": {"name": "Globex"}})
-    globex_key = globex.pending("customer", "customcrm", "cus_1", origin="invoiced").idempotency_key
+    globex_key = globex.pending("customer", "customcrm", "cus_1", origin="invoiced", body_hash=BODY).idempotency_key
     acme.set_aside("customers", "cus_1", RetryKind.REJECTED, "bad e-mail", {"id": "cus_1"})
     acme.record_audit([{"run_id": "run-1", "stream": "customers", "action": "update"}])
 
@@ -397,7 +416,7 @@ def _work(store: LinkStore, thread: int, start: threading.Barrier, *, retry_of: 
     start.wait()
     for n in range(PER_THREAD):
         crm, invoiced = f"cus_{thread}_{n}", f"{thread * 1000 + n}"
-        key = store.pending("customer", "customcrm", crm, origin="customcrm").idempotency_key
+        key = store.pending("customer", "customcrm", crm, origin="customcrm", body_hash=BODY).idempotency_key
         store.save("customer", customcrm_id=crm, invoiced_id=invoiced, origin="customcrm", state=LinkState.LINKED,
                    bases={"invoiced": {"balance": Decimal(f"{n}.50")}})
         link = store.find("customer", "invoiced", invoiced)
@@ -462,5 +481,36 @@ def test_a_version_1_store_keeps_its_records_set_aside_for_the_target_that_set_t
     store = open_store()
     kept = {(r.stream, r.source_id) for r in store.set_aside_records()}
     assert kept == {("customers@invoiced", "cus_1"), ("customers@customcrm", "17"), ("sales_reps", "usr_1")}
-    assert store.version == SCHEMA_VERSION == 2
+    assert store.version == SCHEMA_VERSION == 3
     assert [r.reason for r in store.set_aside_records("customers@customcrm")] == ["over max_deletes"]
+
+
+def test_a_version_2_store_gains_the_body_hash_of_its_pending_creates_and_the_times_of_writes(
+    store_url: str, open_store: OpenStore
+) -> None:
+    old = open_store()
+    old.pending("invoice", "customcrm", "ord_7", origin="customcrm", body_hash=BODY)
+    old.close()
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.begin() as db:
+            for column in ("body_hash", "written_customcrm_at", "written_invoiced_at"):
+                db.execute(sa.text(f"ALTER TABLE sync_links DROP COLUMN {column}"))
+    finally:
+        engine.dispose()
+    _set_schema_version(store_url, 2)
+
+    store = open_store()
+    assert store.version == SCHEMA_VERSION
+    kept = store.find("invoice", "customcrm", "ord_7")
+    assert kept is not None
+    assert (kept.state, kept.body_hash) == (LinkState.PENDING, None)
+    # A key written before bodies were hashed is not known to belong to this body: the next create gets a new one.
+    again = store.pending("invoice", "customcrm", "ord_7", origin="customcrm", body_hash=BODY)
+    assert again.idempotency_key != kept.idempotency_key
+    store.save("invoice", customcrm_id="ord_7", invoiced_id="9", origin="customcrm", state=LinkState.LINKED,
+               written_on="invoiced")
+    written = store.find("invoice", "customcrm", "ord_7")
+    assert written is not None
+    assert written.written_at["invoiced"] is not None
+    assert written.written_at["customcrm"] is None

@@ -9,7 +9,6 @@ its own Meltano system database (so its own state) and its own link store.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -20,8 +19,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from sandbox.common.meltano import clean_environment, meltano_command
 from sandbox.common.process import REPO_ROOT, RunningSandbox
-from tests.conftest import MELTANO, SandboxStarter
+from tests.conftest import SandboxStarter
 from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN, INVOICED_KEY, WRITE, Systems
 
 TARGETS = ("target-invoiced", "target-customcrm")
@@ -54,11 +54,11 @@ class TwoWay(Systems):
         super().__init__(customcrm, invoiced, root)
         self.project = project  # the folder `meltano` runs in: this repository, or a copy of its meltano.yml
         self.links_path = root / "links.db"
-        self.env = {
-            **os.environ,
+        # Built from scratch: nothing of the user's (.env, TARGET_*, PROD_*, ...) reaches a run (see
+        # sandbox.common.meltano).
+        self.env = clean_environment({
             "MELTANO_SYS_DIR_ROOT": str(meltano_root),
             "MELTANO_DATABASE_URI": f"sqlite:///{root / 'meltano.db'}",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DEV_CUSTOMCRM_API_URL": customcrm.url,
             "DEV_CUSTOMCRM_API_TOKEN": CUSTOMCRM_TOKEN,
             "DEV_INVOICED_API_URL": invoiced.url,
@@ -70,11 +70,11 @@ class TwoWay(Systems):
                                                        ("audit", "jsonl"))},
             "TARGET_INVOICED_RETRY_WAIT_SECONDS": "0",
             "TARGET_CUSTOMCRM_RETRY_WAIT_SECONDS": "0",
-        }
+        })
 
     def meltano(self, *args: str, expect_ok: bool = True, env: dict[str, str] | None = None,
                 timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([MELTANO, *args], cwd=self.project, env={**self.env, **(env or {})},
+        result = subprocess.run(meltano_command(*args), cwd=self.project, env={**self.env, **(env or {})},
                                 capture_output=True, text=True, timeout=timeout, check=False)
         if expect_ok:
             assert result.returncode == 0, f"meltano {' '.join(args)}:\n{result.stderr[-6000:]}"
@@ -133,6 +133,17 @@ class TwoWay(Systems):
                     "SELECT customcrm_id, invoiced_id FROM sync_links WHERE namespace = 'dev' AND entity = :entity "
                     "AND state = 'linked'"), {"entity": entity})
                 return {(row[0], row[1]) for row in rows}
+        finally:
+            engine.dispose()
+
+    def set_aside(self) -> list[dict[str, Any]]:
+        """The records the link store holds set aside (sync_retries), each with its kind, reason and record."""
+        engine = sa.create_engine(f"sqlite:///{self.links_path}")
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(sa.text(
+                    "SELECT stream, source_id, kind, reason, record FROM sync_retries WHERE namespace = 'dev'"))
+                return [{**row._asdict(), "record": json.loads(row.record)} for row in rows]
         finally:
             engine.dispose()
 

@@ -23,11 +23,12 @@ import pytest
 import sqlalchemy as sa
 from sync_core.store import SCHEMA_VERSION, LinkStore
 
+from sandbox.common.meltano import clean_environment, meltano_command
 from sandbox.common.process import REPO_ROOT
 from tests.conftest import SandboxStarter
 from tests.sync_core.conftest import postgres_server  # noqa: F401 -- the session's real PostgreSQL
 from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN, INVOICED_KEY
-from tests.two_way.conftest import MELTANO, TARGETS, TwoWay
+from tests.two_way.conftest import TARGETS, TwoWay
 
 # Meltano names a job task's state `<environment>:<tap>-to-<target>`, then `:<suffix>` when given one.
 TASKS = ("dev:tap-customcrm-to-target-invoiced", "dev:tap-invoiced-to-target-customcrm")
@@ -85,10 +86,10 @@ def plugins(tmp_path_factory: pytest.TempPathFactory, meltano_root: Path) -> Pat
     sys_dir.mkdir()
     for folder in ("extractors", "mappers"):
         (sys_dir / folder).symlink_to(meltano_root / folder, target_is_directory=True)
-    result = subprocess.run([MELTANO, "install", "--plugin-type", "loader", *TARGETS], cwd=root, capture_output=True,
-                            text=True, timeout=600, check=False,
-                            env={**os.environ, "MELTANO_SYS_DIR_ROOT": str(sys_dir),
-                                 "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"})
+    result = subprocess.run(meltano_command("install", "--plugin-type", "loader", *TARGETS), cwd=root,
+                            capture_output=True, text=True, timeout=600, check=False,
+                            env=clean_environment({"MELTANO_SYS_DIR_ROOT": str(sys_dir),
+                                                   "MELTANO_DATABASE_URI": f"sqlite:///{root / 'install.db'}"}))
     assert result.returncode == 0, result.stderr[-4000:]
     return sys_dir
 

@@ -28,6 +28,10 @@ from sync_core.http.policy import (
 # `sync_core.times.rfc3339`, which writes the plugins' own timestamps.
 WIRE_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
+def where(config: dict[str, Any]) -> str:
+    return f"{str(config.get('api_url') or '').rstrip('/')} (Customcrm)"
+
+
 POLICY = ErrorPolicy(
     table={
         400: Verdict(Action.FAIL, "the request is malformed; this is a bug in the client"),

@@ -35,6 +35,13 @@ def base_url(config: Mapping[str, Any]) -> str:
     return SANDBOX_URL if config.get("sandbox") is True else PRODUCTION_URL
 
 
+def where(config: Mapping[str, Any]) -> str:
+    """The base URL, and whether it is Invoiced's production, its sandbox or a URL of the user's own."""
+    url = base_url(config)
+    kind = {PRODUCTION_URL: "production", SANDBOX_URL: "sandbox"}.get(url, "a custom api_url")
+    return f"{url} (Invoiced {kind})"
+
+
 # The connection settings `base_url` and the Basic auth read, declared once for tap-invoiced and target-invoiced.
 CONNECTION_SETTINGS = (
     th.Property(
