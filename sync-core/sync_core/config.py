@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -21,9 +22,10 @@ class CheckedSettings:
       (`TARGET_INVOICED_REQUEST_TIMEOUT=2.5`) over as text when meltano.yml declares no kind for it, and meltano.yml
       declares none for numbers: Meltano 4.4 stops with a bare `invalid literal for int()` on a fraction given to an
       `integer` setting, and cannot pass on a `decimal` one set from the environment at all. So the check is here.
-    - Every `format: date-time` setting must be a date and time, every `format: uri` one an http(s) URL, and every
-      time zone setting an IANA name. The SDK checks only the type, so `start_date: yesterday`, `api_url: crm` or
-      `business_timezone: CET+1` would otherwise fail at the first request or record with a traceback.
+    - Every `format: date-time` setting must be an ISO 8601 date and time with its zone, or a date (midnight UTC);
+      every `format: uri` one an http(s) URL, and every time zone setting an IANA name. The SDK checks only the
+      type, so `start_date: yesterday`, `api_url: crm` or `business_timezone: CET+1` would otherwise fail at the
+      first request or record with a traceback, or (a date Python reads loosely) start from another day.
     """
 
     config_jsonschema: dict[str, Any]
@@ -92,11 +94,32 @@ class CheckedSettings:
                 return (f"config[{name!r}] is {value!r}, not an http(s) URL: write the service's root, e.g. "
                         f"{(spec.get('examples') or ['https://api.example.com'])[0]}")
         elif spec.get("format") == "date-time":
-            try:
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                return (f"config[{name!r}] is {value!r}, not a date and time: write it as ISO 8601, e.g. "
-                        "2026-01-31T00:00:00Z (or 2026-01-31)")
+            instant = _instant(value)
+            if instant is None:
+                return (f"config[{name!r}] is {value!r}, not an ISO 8601 date and time: write it as "
+                        "2026-01-31T00:00:00Z (or +01:00 for a zone), or as a date, 2026-01-31, meaning midnight UTC")
+            self._config[name] = instant
+        return None
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def _instant(text: str) -> str | None:
+    """An ISO 8601 date and time with its zone, or a bare date (midnight UTC), in one form; None for anything else.
+    Strict on purpose: Python and Meltano accept far more (`2026-01-31 10`, week dates, `20260131`), and a start
+    date read differently than meant silently skips or repeats data."""
+    text = text.strip()
+    if ISO_DATE.fullmatch(text):
+        candidate = f"{text}T00:00:00+00:00"
+    elif ISO_DATE_TIME.fullmatch(text):
+        candidate = text.replace("Z", "+00:00")
+    else:
+        return None
+    try:
+        return datetime.fromisoformat(candidate).isoformat()
+    except ValueError:  # the right shape, but no such day or time (2026-13-01)
         return None
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -100,6 +102,19 @@ retries = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("namespace", "stream", "source_id", name="uq_retries_record"),
+)
+
+leases = sa.Table(
+    "sync_leases", metadata_obj,
+    sa.Column("namespace", sa.String(200), primary_key=True),
+    sa.Column("run", sa.String(100), nullable=False),  # one `meltano run`, or one plugin run outside Meltano
+    sa.Column("plugin", sa.String(100), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("run_pid", sa.Integer),  # the process that started the run (Meltano's), while the plugin's is gone
+    sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("released_at", sa.DateTime(timezone=True)),
 )
 
 audit = sa.Table(
@@ -202,19 +217,26 @@ class LinkStore:
     # Schema: created on first use, upgraded in place, its version recorded.
 
     def _upgrade(self) -> None:
-        for attempt in range(3):
+        attempts = 8
+        for attempt in range(attempts):
             try:
                 with self._write_lock, self.engine.begin() as db:
+                    if db.dialect.name == "sqlite":
+                        # The write lock from the start: two processes opening a new file at once then take turns
+                        # (the busy timeout waits) instead of one failing halfway through creating the tables.
+                        db.exec_driver_sql("BEGIN IMMEDIATE")
                     self._upgrade_in(db)
                 return
             except sa.exc.OperationalError as failure:
-                if attempt == 2 or "exists" not in str(failure).lower():
+                text = str(failure).lower()
+                if attempt == attempts - 1 or not ("exists" in text or "locked" in text):
                     raise StoreUnavailable(self.url, failure) from None
             except sa.exc.DatabaseError:
-                # Another plugin created the tables or the version row between our check and our write (both
-                # directions' first runs at once): the next attempt finds them.
-                if attempt == 2:
+                # Another plugin created the tables or the version row between our check and our write (first runs
+                # of several plugins at once): the next attempt finds them.
+                if attempt == attempts - 1:
                     raise
+            time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
 
     def _upgrade_in(self, db: Connection) -> None:
         metadata_obj.create_all(db)
@@ -241,7 +263,8 @@ class LinkStore:
             return int(db.execute(sa.select(schema_info.c.version)).scalar_one())
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
+    def writing(self) -> Iterator[Connection]:
+        """One transaction, alone among this store's writers (SQLite allows one writer at a time)."""
         with self._write_lock, self.engine.begin() as db:
             yield db
 
@@ -295,7 +318,7 @@ class LinkStore:
         key = hashlib.sha256(f"{self.namespace}|{entity}|{side}|{record_id}|{uuid.uuid4()}".encode()).hexdigest()
         key = key[:48]
         ids = {f"{side}_id": str(record_id)}
-        with self._writing() as db:
+        with self.writing() as db:
             # Checked again under the write lock: another thread may have stored it since.
             column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
             existing_key = db.execute(sa.select(links.c.idempotency_key, links.c.body_hash).where(
@@ -319,7 +342,7 @@ class LinkStore:
 
     def clear_key(self, entity: str, side: str, record_id: str) -> None:
         """After a refused create: the pending link's next create gets a new idempotency key."""
-        with self._writing() as db:
+        with self.writing() as db:
             db.execute(self._where(entity, side, record_id, links.update()).values(idempotency_key=None,
                                                                                    body_hash=None))
         self._forget_cached(entity, (side, record_id))
@@ -346,7 +369,7 @@ class LinkStore:
             values[f"written_{written_on}_at"] = values["updated_at"]
         for side, base in (bases or {}).items():
             values[f"base_{side}"] = _dump(base)
-        with self._writing() as db:
+        with self.writing() as db:
             rows = self._rows(db, entity, customcrm_id, invoiced_id)
             pks = [row.pk for row in rows]
             for side in SIDES:  # a base held only by a half-link merged away is kept too
@@ -383,7 +406,7 @@ class LinkStore:
 
     def forget(self, entity: str, side: str, record_id: str) -> None:
         link = self.find(entity, side, record_id)
-        with self._writing() as db:
+        with self.writing() as db:
             db.execute(self._where(entity, side, record_id, links.delete()))
         self._forget_cached(entity, (side, record_id))
         if link is not None:
@@ -410,7 +433,7 @@ class LinkStore:
         with self._known_lock:
             self._aside.add((stream, source_id))
         now = _now()
-        with self._writing() as db:
+        with self.writing() as db:
             query = sa.select(retries.c.pk, retries.c.attempts).where(
                 retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
             )
@@ -430,7 +453,7 @@ class LinkStore:
             if (stream, source_id) not in self._aside:
                 return  # nothing to clear: most records are never set aside
             self._aside.discard((stream, source_id))
-        with self._writing() as db:
+        with self.writing() as db:
             db.execute(retries.delete().where(
                 retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
             ))
@@ -448,7 +471,7 @@ class LinkStore:
             rows = db.execute(query).mappings().all()
         return [
             Retry(row["stream"], row["source_id"], RetryKind(row["kind"]), row["reason"], _load(row["record"]) or {},
-                  row["attempts"], row["blocked_on"], _aware(row["first_seen"]), _aware(row["last_seen"]))
+                  row["attempts"], row["blocked_on"], as_utc(row["first_seen"]), as_utc(row["last_seen"]))
             for row in rows
         ]
 
@@ -458,7 +481,7 @@ class LinkStore:
                  .where(retries.c.namespace == self.namespace, retries.c.stream.in_(list(streams)))
                  .group_by(retries.c.stream, retries.c.kind))
         with self.engine.connect() as db:
-            return [(row[0], RetryKind(row[1]), int(row[2]), _aware(row[3])) for row in db.execute(query)]
+            return [(row[0], RetryKind(row[1]), int(row[2]), as_utc(row[3])) for row in db.execute(query)]
 
     # The audit trail.
 
@@ -473,7 +496,7 @@ class LinkStore:
             }
             for e in entries
         ]
-        with self._writing() as db:
+        with self.writing() as db:
             db.execute(audit.insert(), rows)
 
     def audit_entries(self, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -523,11 +546,11 @@ def _link(row: Mapping[str, Any]) -> Link:
         bases={side: _load(row[f"base_{side}"]) for side in SIDES},
         note=row["note"],
         body_hash=row["body_hash"],
-        written_at={side: _aware(row[f"written_{side}_at"]) for side in SIDES},
+        written_at={side: as_utc(row[f"written_{side}_at"]) for side in SIDES},
     )
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite gives stored times back without their zone; every time the store writes is UTC."""
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk.sinks import BatchSink
@@ -29,6 +29,7 @@ from sync_core.client import RunStopped
 from sync_core.config import CheckedSettings
 from sync_core.crashpoints import CrashPoints
 from sync_core.executor import SOURCE, DeleteBudget, Destination, Executor
+from sync_core.lease import Lease, LeaseHeld, LeaseLost
 from sync_core.outcomes import Outcomes
 from sync_core.secrets import SecretSafeConfig
 from sync_core.store import LinkStore, meltano_folder, retries_key
@@ -73,8 +74,10 @@ class SyncSink(BatchSink):
         target = self.sync_target
         try:
             target.drain_parents_of(self.stream_name)
+            if "lease" in target.__dict__:
+                target.lease.check()
             self.write(records)
-        except RunStopped as stopped:
+        except (RunStopped, LeaseLost) as stopped:
             target.logger.error("%s", stopped)
             raise SystemExit(str(stopped)) from None
 
@@ -105,6 +108,28 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
     @cached_property
     def store(self) -> LinkStore:
         return LinkStore(self.config.get("link_store_url"), self.config.get("namespace", "default"))
+
+    @cached_property
+    def lease(self) -> Lease:
+        return Lease(self.store, self.name, self.logger)
+
+    def listen(self, file_input: IO[str] | None = None) -> None:
+        """The namespace's lease first, before any request: a second run of one namespace stops here, naming the run
+        that holds it (see sync_core.lease). A dry run writes nothing and takes no lease."""
+        if not self.dry_run:
+            try:
+                self.lease.acquire()
+            except LeaseHeld as held:
+                self.logger.error("%s", held)
+                raise SystemExit(str(held)) from None
+        try:
+            super().listen(file_input)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if "lease" in self.__dict__:
+            self.lease.release()
 
     @cached_property
     def outcomes(self) -> Outcomes:
@@ -191,6 +216,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         try:
             self._finish()
         finally:
+            self._release()
             if "store" in self.__dict__:
                 # Close the pool's connections: left to the interpreter's exit, psycopg warns of each one and
                 # PostgreSQL logs it as an unexpected EOF.

@@ -45,8 +45,9 @@ class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
             "start_date",
             th.DateTimeType,
             title="Start date",
-            description="Read only records updated at or after this instant (RFC 3339) on the first run; "
-            "later runs resume from the bookmark. Leave empty to read everything.",
+            description="Read only records updated at or after this instant on the first run; later runs resume "
+            "from the bookmark. ISO 8601 with a zone (2026-01-31T00:00:00Z) or a date (2026-01-31, midnight UTC); "
+            "anything else is refused. Leave empty to read everything.",
         ),
         th.Property(
             "page_size",

@@ -31,7 +31,8 @@ class TapInvoiced(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
             title="Start date",
             description="On the first run, read only changes and deletes at or after this time, give or take "
             "`overlap_seconds` before it (contacts, which Invoiced cannot filter by time, are read in full on "
-            "the first run).",
+            "the first run). ISO 8601 with a zone (2026-01-31T00:00:00Z) or a date (2026-01-31, midnight UTC); "
+            "anything else is refused.",
         ),
         th.Property(
             "per_page",

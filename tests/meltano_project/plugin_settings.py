@@ -33,8 +33,6 @@ def _kind(name: str, schema: dict[str, Any]) -> str | None:
     types = schema.get("type") or []
     if "enum" in schema:
         return "options"
-    if name == "start_date":
-        return "date_iso8601"
     if "boolean" in types:
         return "boolean"
     # Numbers have no kind: Meltano 4.4 stops with a bare "invalid literal for int()" on a fraction set from the
@@ -42,6 +40,8 @@ def _kind(name: str, schema: dict[str, Any]) -> str | None:
     # a kind the text reaches the plugin, which reads it as a number or names the setting (sync_core.config).
     if "integer" in types or "number" in types:
         return None
+    # Dates and times are `string` too: Meltano's `date_iso8601` reads `01/02/2026` and `yesterday` loosely before
+    # the plugin sees them; as text, the plugin refuses what is not ISO 8601 (sync_core.config).
     return "string"
 
 

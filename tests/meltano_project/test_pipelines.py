@@ -159,6 +159,20 @@ def test_numbers_from_the_environment_are_read_as_numbers_or_refused_by_name(pro
     project.meltano("invoke", "target-invoiced", env={**target, "TARGET_INVOICED_MAX_IN_FLIGHT": "4"})
 
 
+def test_a_start_date_meltano_would_read_loosely_is_refused_by_the_plugin(project: Project) -> None:
+    # meltano.yml gives start_date no `date_iso8601` kind, which would turn 01/02/2026 into 2026-01-02 and
+    # `yesterday` into a time without a zone before the plugin saw them: the text reaches the plugin, which refuses.
+    for tap in ("tap-customcrm", "tap-invoiced"):
+        variable = f"{tap.upper().replace('-', '_')}_START_DATE"
+        for given in ("01/02/2026", "yesterday", "2026-13-01"):
+            refused = project.meltano("invoke", tap, env={variable: given}, succeed=False)
+            assert refused.returncode != 0
+            assert f"config['start_date'] is {given!r}, not an ISO 8601 date and time" in refused.stderr
+            assert '"type":"RECORD"' not in refused.stdout
+        accepted = project.meltano("invoke", tap, env={variable: "2020-01-31"})
+        assert '"type":"RECORD"' in accepted.stdout
+
+
 def test_customcrm_to_invoiced_into_target_invoiced_and_a_miswired_pipeline_writes_nothing(project: Project) -> None:
     env = {
         "TARGET_INVOICED_API_URL": project.invoiced_url,

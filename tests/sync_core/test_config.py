@@ -49,7 +49,11 @@ def test_numbers_given_as_text_are_read_as_numbers() -> None:
         ({"page_size": "many"}, "config['page_size'] is 'many', not a whole number"),
         ({"request_timeout": "soon"}, "config['request_timeout'] is 'soon', not a number: write it as a number"),
         ({"request_timeout": "NaN"}, "config['request_timeout'] is 'NaN', not a number"),
-        ({"start_date": "yesterday"}, "config['start_date'] is 'yesterday', not a date and time: write it as ISO 8601"),
+        ({"start_date": "yesterday"}, "config['start_date'] is 'yesterday', not an ISO 8601 date and time: write it"),
+        ({"start_date": "01/02/2026"}, "config['start_date'] is '01/02/2026', not an ISO 8601 date and time"),
+        ({"start_date": "2026-13-01"}, "config['start_date'] is '2026-13-01', not an ISO 8601 date and time"),
+        ({"start_date": "2026-01-02T10:00:00"}, "config['start_date'] is '2026-01-02T10:00:00', not an ISO 8601"),
+        ({"start_date": "20260102"}, "config['start_date'] is '20260102', not an ISO 8601 date and time"),
         ({"api_url": "crm.example.com"}, "config['api_url'] is 'crm.example.com', not an http(s) URL: write the "
                                          "service's root, e.g. https://crm.example.com"),
         ({"api_url": "ftp://crm.example.com"}, "config['api_url'] is 'ftp://crm.example.com', not an http(s) URL"),
@@ -66,6 +70,16 @@ def test_every_bad_setting_is_named_at_once_and_the_schema_still_speaks() -> Non
     errors = refusal(page_size="0.5", business_timezone="CET+1", label=7)
     assert [error.split(" is ")[0] for error in errors[:2]] == ["config['page_size']", "config['business_timezone']"]
     assert any("config['label']" in error for error in errors[2:]), errors  # 7 is not a string: the schema says so
+
+
+@pytest.mark.parametrize(("given", "read"), [
+    ("2026-01-31", "2026-01-31T00:00:00+00:00"),
+    ("2026-01-31T10:15:00Z", "2026-01-31T10:15:00+00:00"),
+    ("2026-01-31T10:15:00.250+01:00", "2026-01-31T10:15:00.250000+01:00"),
+    ("2026-01-31T10:15+01:00", "2026-01-31T10:15:00+01:00"),
+])
+def test_a_start_date_is_read_in_one_form_a_bare_date_as_midnight_utc(given: str, read: str) -> None:
+    assert started(start_date=given).config["start_date"] == read
 
 
 def test_good_settings_pass() -> None:

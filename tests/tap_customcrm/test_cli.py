@@ -110,14 +110,16 @@ def test_about_markdown_lists_the_settings_and_is_pasted_in_the_readme() -> None
                                                                                          {"api_key": "k"})])
 def test_either_tap_refuses_a_start_date_that_is_no_date_before_any_request(
         tap: str, credentials: dict[str, str], tmp_path: Path) -> None:
-    # Nothing listens on port 9: a request would fail differently.
-    for start_date, accepted in (("yesterday", False), ("2026-01-31", True), ("2026-01-31T00:00:00Z", True)):
+    # Nothing listens on port 9: a request would fail differently (at once: no retries).
+    for start_date, accepted in (("yesterday", False), ("01/02/2026", False), ("2026-13-01", False),
+                                 ("2026-01-31", True), ("2026-01-31T00:00:00Z", True)):
         config = tmp_path / "config.json"
-        config.write_text(json.dumps({"api_url": "http://127.0.0.1:9", **credentials, "start_date": start_date}))
+        config.write_text(json.dumps({"api_url": "http://127.0.0.1:9", **credentials, "start_date": start_date,
+                                      "max_retries": 0}))
         run = subprocess.run([str(Path(sys.executable).with_name(tap)), "--config", str(config)],
                              capture_output=True, text=True, timeout=120, check=False)
         assert run.returncode != 0
-        refused = f"config['start_date'] is {start_date!r}, not a date and time" in run.stderr
+        refused = f"config['start_date'] is {start_date!r}, not an ISO 8601 date and time" in run.stderr
         assert refused is not accepted, run.stderr[-2000:]
         if not accepted:
             assert "Traceback" not in run.stderr

@@ -96,7 +96,7 @@ def plugins(tmp_path_factory: pytest.TempPathFactory, meltano_root: Path) -> Pat
 
 @contextmanager
 def worker(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter, plugins: Path, *,
-           seed: int, env: dict[str, str]) -> Iterator[TwoWay]:
+           seed: int, env: dict[str, str], latency_ms: int = 0) -> Iterator[TwoWay]:
     """One tenant's seeded sandboxes, and a worker for them configured by `env` on top of TwoWay's DEV_* variables."""
     project = tmp_path_factory.mktemp("worker-project")
     (project / "meltano.yml").write_text(_postgres_meltano_yml())
@@ -105,9 +105,9 @@ def worker(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStart
         (sys_dir / folder).symlink_to(plugins / folder, target_is_directory=True)
     with (
         start_sandbox("customcrm", "--token", CUSTOMCRM_TOKEN, "--verbose", "--seed-customers", "6",
-                      "--seed", str(seed)) as crm,
+                      "--seed", str(seed), "--fault-latency-ms", str(latency_ms)) as crm,
         start_sandbox("invoiced", "--api-key", INVOICED_KEY, "--verbose", "--seed-customers", "3",
-                      "--seed", str(seed)) as invoiced,
+                      "--seed", str(seed), "--fault-latency-ms", str(latency_ms)) as invoiced,
     ):
         systems = TwoWay(crm, invoiced, tmp_path_factory.mktemp("worker-files"), sys_dir, project=project)
         systems.env.update(env)
@@ -206,7 +206,7 @@ def test_a_worker_keeps_meltano_state_and_links_in_postgresql_and_no_sqlite_file
         # Each in its own database: Meltano's tables next to none of the store's, and the other way round.
         assert {"state", "runs", "alembic_version"} <= _tables(meltano_url)
         assert not any(table.startswith("sync_") for table in _tables(meltano_url))
-        assert {"sync_links", "sync_retries", "sync_audit", "sync_schema"} == _tables(links_url)
+        assert {"sync_links", "sync_retries", "sync_audit", "sync_schema", "sync_leases"} == _tables(links_url)
         assert _sqlite_files(systems.project, systems.env["MELTANO_SYS_DIR_ROOT"], systems.root) == []
 
 
@@ -237,6 +237,32 @@ def test_two_workers_for_two_tenants_sync_at_once_on_one_server_without_clashing
         assert _bookmarks(meltano_url) == {f"{task}:{tenant}": BOOKMARKED[task] for task in TASKS
                                            for tenant in tenants}
 
+
+
+def test_two_workers_of_one_tenant_started_together_one_runs_one_refuses(
+        tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter, plugins: Path,
+        new_database: NewDatabase) -> None:
+    """Two workers, each its own Meltano system database and files, one link store and namespace on PostgreSQL."""
+    links_url = new_database("links")
+    env = {"DEV_LINK_STORE_URL": links_url}
+    with worker(tmp_path_factory, start_sandbox, plugins, seed=13, env=env, latency_ms=30) as first:
+        second = TwoWay(first.customcrm, first.invoiced, tmp_path_factory.mktemp("second-worker"),
+                        Path(first.env["MELTANO_SYS_DIR_ROOT"]), project=first.project)
+        second.env.update(env)
+        sys_dir = tmp_path_factory.mktemp("second-worker-meltano")
+        for folder in ("extractors", "loaders", "mappers"):
+            (sys_dir / folder).symlink_to(plugins / folder, target_is_directory=True)
+        second.env["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(lambda systems: systems.run(expect_ok=False), (first, second)))
+
+        assert sorted(run.returncode == 0 for run in runs) == [False, True], [run.log[-3000:] for run in runs]
+        refused = next(run for run in runs if run.returncode != 0)
+        assert "holds the link store's lease" in refused.log
+        assert "IntegrityError" not in refused.log
+        first.sync()
+        _assert_linked(first, links_url, "dev")
+        assert first.sync().writes == []
 
 
 def test_workers_opening_a_new_link_store_at_once_all_get_it(new_database: NewDatabase) -> None:
