@@ -15,7 +15,7 @@ from orchestrate.tenants import Tenant, load_tenants, tenants_file
 
 
 def build_definitions(tenants: Sequence[Tenant], retry_policy: dg.RetryPolicy = SYNC_RETRY) -> dg.Definitions:
-    assets = [sync_asset(tenant, retry_policy) for tenant in tenants]
+    assets = [sync_asset(tenant, retry_policy, tenants) for tenant in tenants]
     jobs = [sync_job(tenant, asset) for tenant, asset in zip(tenants, assets, strict=True)]
     return dg.Definitions(
         assets=assets,

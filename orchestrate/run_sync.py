@@ -11,12 +11,16 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from dagster_pipes import PipesContext, open_dagster_pipes
 
 TARGETS = ("target-invoiced", "target-customcrm")
+# Names of the worker's variables this run must not pass on to Meltano (other tenants' connections): the orchestrator
+# lists them, since Pipes starts this process with the worker's whole environment underneath the run's own.
+UNSET_VARIABLE = "ORCHESTRATE_UNSET"
 
 
 def target_variable(target: str, setting: str) -> str:
@@ -43,11 +47,17 @@ def summary_metadata() -> dict[str, Any]:
     return metadata
 
 
+def meltano_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without what the orchestrator listed in UNSET_VARIABLE."""
+    unset = set(filter(None, environ.get(UNSET_VARIABLE, "").split(","))) | {UNSET_VARIABLE}
+    return {name: value for name, value in environ.items() if name not in unset}
+
+
 def run(command: list[str], pipes: PipesContext) -> int:
     for target in TARGETS:  # a summary left by an earlier run must not pass for this one's
         if path := summary_path(target):
             path.unlink(missing_ok=True)
-    meltano = subprocess.Popen(command)
+    meltano = subprocess.Popen(command, env=meltano_environment(os.environ))
     try:
         returncode = meltano.wait()
     except KeyboardInterrupt:  # Dagster stops a run with SIGINT to this process: pass it on, let Meltano finish

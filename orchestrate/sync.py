@@ -7,13 +7,14 @@ metadata, so each run's counts are in Dagster."""
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from orchestrate.run_sync import TARGETS, target_variable
-from orchestrate.tenants import MissingVariableError, Tenant
+from orchestrate.run_sync import TARGETS, UNSET_VARIABLE, target_variable
+from orchestrate.tenants import MissingVariableError, Tenant, environment_prefixes
 
 if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -41,16 +42,24 @@ def data_dir(tenant: Tenant) -> Path:
 
 
 def meltano_command(tenant: Tenant) -> list[str]:
+    """`meltano run sync` for the tenant. The project's `.env` is not read (an empty env file instead): it is one
+    file for every tenant, so a value in it would reach them all; a tenant's values come from its `variables`."""
     beside = Path(sys.executable).with_name("meltano")  # the worker's virtual environment, when it has Meltano
     meltano = str(beside) if beside.exists() else shutil.which("meltano") or "meltano"
-    return [meltano, f"--environment={tenant.environment}", "run", "--state-id-suffix", tenant.name, "sync"]
+    return [meltano, "--env-file", os.devnull, f"--environment={tenant.environment}", "run", "--state-id-suffix",
+            tenant.name, "sync"]
 
 
-def run_environment(tenant: Tenant) -> dict[str, str]:
+def run_environment(tenant: Tenant, tenants: Sequence[Tenant] = ()) -> dict[str, str]:
     """What `meltano run` gets on top of the worker's environment: the tenant's connections, its namespace in both
-    targets, and its own operator files."""
+    targets, its own operator files, and in UNSET_VARIABLE the worker's variables it must not see: every other
+    tenant's (what any tenant maps from) and those the environments read (PROD_*), unless this tenant maps them."""
     files = data_dir(tenant)
     env = tenant.run_variables(os.environ)
+    prefixes = environment_prefixes()
+    hidden = {source for other in tenants for source in other.variables.values()}
+    hidden |= {name for name in os.environ if name.startswith(prefixes)}
+    env[UNSET_VARIABLE] = ",".join(sorted(hidden - set(env) - set(tenant.variables.values())))
     for target in TARGETS:
         env[target_variable(target, "namespace")] = tenant.link_namespace  # overrides the environment's namespace
         for setting, file in (("summary_path", "summary.json"), ("rejects_path", "rejects.jsonl"),
@@ -59,7 +68,8 @@ def run_environment(tenant: Tenant) -> dict[str, str]:
     return env
 
 
-def sync_asset(tenant: Tenant, retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
+def sync_asset(tenant: Tenant, retry_policy: dg.RetryPolicy,
+               tenants: Sequence[Tenant] = ()) -> dg.AssetsDefinition:
     @dg.asset(
         key=[tenant.name, "sync"],
         group_name=tenant.name,
@@ -70,8 +80,15 @@ def sync_asset(tenant: Tenant, retry_policy: dg.RetryPolicy) -> dg.AssetsDefinit
     )
     def sync(context: dg.AssetExecutionContext, pipes_subprocess_client: dg.PipesSubprocessClient
              ) -> dg.MaterializeResult:
+        tagged = context.run.tags.get(TENANT_TAG)
+        if tagged != tenant.name:
+            # The one-run-per-tenant limit (dagster.yaml) counts runs by this tag: a run launched without it (a
+            # GraphQL launchRun, a materialization from the asset graph) would slip past the limit.
+            raise dg.Failure(f"run {context.run_id} of tenant {tenant.name} has tag {TENANT_TAG}={tagged!r}, not "
+                             f"{tenant.name!r}: launch the job {job_name(tenant)} (its runs carry the tag), or add "
+                             "the tag to the launch", allow_retries=False)
         try:
-            env = run_environment(tenant)
+            env = run_environment(tenant, tenants)
         except MissingVariableError as missing:
             raise dg.Failure(str(missing), allow_retries=False) from None  # a retry would find it missing again
         command = meltano_command(tenant)

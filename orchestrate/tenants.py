@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sync_core.environment import REFERENCE
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TENANTS_FILE_VARIABLE = "ORCHESTRATE_TENANTS_FILE"
@@ -47,6 +48,14 @@ class Tenant:
                    f"secret store, or change the tenant's `variables` in the tenants file")
             raise MissingVariableError(msg)
         return {name: worker[source] for name, source in self.variables.items()}
+
+
+def environment_prefixes() -> tuple[str, ...]:
+    """The prefixes of the variables meltano.yml's environments read (DEV_, STAGING_, PROD_): a tenant's run sees
+    only the ones its `variables` map."""
+    text = (PACKAGE_DIR.parent / "meltano.yml").read_text(encoding="utf-8")
+    return tuple(sorted({f"{name.split('_', 1)[0]}_" for name in REFERENCE.findall(text)
+                         if "_" in name and not name.startswith("MELTANO_")}))
 
 
 def tenants_file() -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.common.meltano import meltano_command
-from sandbox.common.process import REPO_ROOT
+from sandbox.common.process import REPO_ROOT, pid_below
 from soak.end_state import Seeded, differences, duplicates, end_state, store_disagreements, unlinked
 from soak.systems import ISSUE_FAULTS, Size, fault_flags, faults_met, patient, retries_made, sandboxes
 from tests.two_way.conftest import TARGETS, SyncRun, TwoWay, _writes
@@ -98,33 +98,6 @@ class CrashSoak:
     quiet_writes: int
     seconds: float
     log: list[str] = field(default_factory=list)
-
-
-def _parent_of(pid: str) -> str | None:
-    try:
-        # The command name in field 2 is in parentheses and may hold spaces: the fields after its last ")" count.
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
-    except (OSError, IndexError):
-        return None
-
-
-def pid_below(executable: str, ancestor: int) -> int | None:
-    """The process running `executable` below `ancestor` (never another user's run of the same plugin)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if not any(arg.decode(errors="replace").endswith(f"/{executable}") for arg in argv[:2]):
-            continue
-        pid: str | None = entry
-        while pid not in (None, "0", "1"):
-            if pid == str(ancestor):
-                return int(entry)
-            pid = _parent_of(pid)
-    return None
 
 
 # Meltano may leave a run whose plugin was killed marked as running, and refuses the next run of the job for five

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,25 @@ settings.register_profile("shared-machine", deadline=None)
 settings.load_profile("shared-machine")
 
 SandboxStarter = Callable[..., AbstractContextManager[RunningSandbox]]
+
+
+@contextmanager
+def keeping_signal_handlers() -> Iterator[None]:
+    """The SIGINT and SIGTERM handlers as they were before the block. A Singer SDK plugin built in-process installs
+    its own, which would turn a SIGTERM sent to the test run (a CI timeout, a wrapper's Ctrl-C) into SystemExit(0)
+    inside whichever test is running, and the run would go on with its sandboxes gone."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_left_as_they_were() -> Iterator[None]:
+    with keeping_signal_handlers():
+        yield
 
 
 @pytest.fixture(scope="session")

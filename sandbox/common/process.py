@@ -1,8 +1,10 @@
-"""Start a sandbox as a real process on loopback, for the tests, the benchmarks and the demo."""
+"""Start a sandbox as a real process on loopback, for the tests, the benchmarks and the demo; find a plugin process
+below a given run (for the tests and the soak that kill one)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import selectors
 import subprocess
 import sys
@@ -73,3 +75,30 @@ def _await_url(process: subprocess.Popen[str], log_path: Path, timeout: float) -
         msg = f"sandbox failed to start (exit {process.returncode}); its log:\n{log_path.read_text()}"
         raise RuntimeError(msg)
     return line[len(LISTENING) :].strip()
+
+
+def _parent_of(pid: str) -> str | None:
+    try:
+        # The command name in field 2 is in parentheses and may hold spaces: the fields after its last ")" count.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    except (OSError, IndexError):
+        return None
+
+
+def pid_below(executable: str, ancestor: int) -> int | None:
+    """The process running `executable` below `ancestor` (never another user's run of the same plugin)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not any(arg.decode(errors="replace").endswith(f"/{executable}") for arg in argv[:2]):
+            continue
+        pid: str | None = entry
+        while pid not in (None, "0", "1"):
+            if pid == str(ancestor):
+                return int(entry)
+            pid = _parent_of(pid)
+    return None

@@ -3,6 +3,7 @@ dagster.yaml, and the schedule that skips while a tenant's run is in progress. N
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import dagster as dg
 import pytest
 
 from orchestrate.definitions import build_definitions, defs
-from orchestrate.sync import SYNC_RETRY, TENANT_TAG
+from orchestrate.run_sync import UNSET_VARIABLE, meltano_environment
+from orchestrate.sync import SYNC_RETRY, TENANT_TAG, meltano_command, run_environment
 from orchestrate.tenants import PACKAGE_DIR, Tenant, TenantsFileError, load_tenants
 
 EXAMPLE = PACKAGE_DIR / "tenants.example.yml"
@@ -117,3 +119,40 @@ def test_a_tenant_whose_variable_is_unset_fails_at_once_and_names_it(monkeypatch
     assert failure is not None
     assert failure.error is not None
     assert "tenant nope: NOPE_INVOICED_API_KEY not set on this worker" in failure.error.message
+
+
+def test_a_run_without_its_tenants_tag_is_refused_before_meltano_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A launch that does not go through the job (a GraphQL launchRun without tags, a materialization from the asset
+    graph) carries no tenant tag, so the one-run-per-tenant limit would not count it."""
+    monkeypatch.setenv("NOTAG_INVOICED_API_KEY", "not-used")
+    definitions = build_definitions([Tenant("notag", "dev", {"DEV_INVOICED_API_KEY": "NOTAG_INVOICED_API_KEY"})])
+    asset = definitions.resolve_assets_def(dg.AssetKey(["notag", "sync"]))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([asset], instance=instance, raise_on_error=False)  # its resources come with it
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    failure = result.failure_data_for_node("notag__sync")
+    assert failure is not None
+    assert failure.error is not None
+    assert "has tag orchestrate/tenant=None, not 'notag': launch the job sync_notag" in failure.error.message
+
+
+def test_a_tenants_run_sees_neither_other_tenants_variables_nor_the_project_env_file(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    acme = Tenant("acme", "prod", {"PROD_INVOICED_API_KEY": "ACME_INVOICED_API_KEY"})
+    globex = Tenant("globex", "prod", {"PROD_INVOICED_API_KEY": "GLOBEX_INVOICED_API_KEY"})
+    monkeypatch.setenv("ACME_INVOICED_API_KEY", "acme-key")
+    monkeypatch.setenv("GLOBEX_INVOICED_API_KEY", "globex-key")
+    monkeypatch.setenv("PROD_CUSTOMCRM_API_URL", "https://left.on.the.worker.example")  # mapped by no tenant here
+    monkeypatch.setenv("TARGET_INVOICED_MAX_IN_FLIGHT", "4")  # a worker-wide plugin setting
+
+    env = run_environment(acme, [acme, globex])
+    # What Pipes hands run_sync is the worker's whole environment with the run's on top; run_sync passes on the rest.
+    meltano = meltano_environment({**os.environ, **env})
+    assert meltano["PROD_INVOICED_API_KEY"] == "acme-key"
+    assert meltano["TARGET_INVOICED_MAX_IN_FLIGHT"] == "4"
+    assert "GLOBEX_INVOICED_API_KEY" not in meltano
+    assert "PROD_CUSTOMCRM_API_URL" not in meltano
+    assert UNSET_VARIABLE not in meltano
+    command = meltano_command(acme)
+    assert command[1:3] == ["--env-file", os.devnull]

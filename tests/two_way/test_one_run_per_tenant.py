@@ -4,10 +4,7 @@ PostgreSQL's variant is in test_postgres.py; the lease itself in tests/sync_core
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +12,6 @@ import pytest
 
 from sandbox.common.meltano import meltano_command
 from sandbox.common.process import REPO_ROOT
-from soak.scenarios import pid_below
 from tests.conftest import SandboxStarter
 from tests.two_way.conftest import TwoWay, two_way
 
@@ -82,22 +78,7 @@ def test_a_run_after_a_sigkilled_holder_takes_the_lease_over_at_once(systems: Tw
         systems.crm("POST", "/customers", json={"name": f"Lease Co {number}", "org_number": f"LEASE-{number}",
                                                 "email": f"lease{number}@lease.example", "currency": "NOK",
                                                 "status": "active"})
-    before = systems.invoiced.log().count('"POST /customers')
-    job = _start(systems)
-    try:
-        deadline = time.monotonic() + 240
-        while systems.invoiced.log().count('"POST /customers') - before < 2:
-            assert job.poll() is None, "the sync ended before target-invoiced wrote twice"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        pid = pid_below("target-invoiced", job.pid)
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)  # the holder dies with the lease held: no release, no more heartbeats
-        assert job.wait(120) != 0
-    finally:
-        if job.poll() is None:
-            job.kill()
-            job.wait()
+    pid = systems.kill_mid_run("target-invoiced", '"POST /customers', after=2)  # dies holding the lease
 
     after = systems.run()  # at once: its host sees the holder's process gone
     assert "Took over the lease of namespace 'dev'" in after.log

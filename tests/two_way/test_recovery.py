@@ -5,18 +5,11 @@ whatever moment the writes have reached.)"""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sandbox.common.meltano import meltano_command
-from sandbox.common.process import REPO_ROOT
-from soak.scenarios import pid_below
 from tests.conftest import SandboxStarter
 from tests.two_way.conftest import TwoWay, two_way
 
@@ -29,28 +22,6 @@ def systems(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStar
     yield from two_way(tmp_path_factory, start_sandbox, meltano_root,
                        crm_seed=("--seed-customers", "30", "--seed", "21", *slow),
                        inv_seed=("--seed-customers", "30", "--seed", "22", *slow))
-
-
-def _kill_mid_run(systems: TwoWay, executable: str, write: str, after: int) -> None:
-    """`meltano run sync`, with `executable` killed once its system has served `after` writes like `write`."""
-    log = systems.customcrm if executable == "target-customcrm" else systems.invoiced
-    before = log.log().count(write)
-    job = subprocess.Popen(meltano_command("run", "sync"), cwd=REPO_ROOT, env=systems.env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 240
-        while log.log().count(write) - before < after:
-            assert job.poll() is None, f"the sync ended before {executable} wrote {after} times"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        pid = pid_below(executable, job.pid)  # this run's, not another run's on the machine
-        assert pid is not None, f"{executable} is not running"
-        os.kill(pid, signal.SIGKILL)
-        assert job.wait(120) != 0  # Meltano reports the killed target as a failed run
-    finally:
-        if job.poll() is None:
-            job.kill()
-            job.wait()
 
 
 def _everything_once(systems: TwoWay) -> None:
@@ -68,7 +39,7 @@ def _everything_once(systems: TwoWay) -> None:
 
 
 def test_target_invoiced_killed_mid_run_then_run_again(systems: TwoWay) -> None:
-    _kill_mid_run(systems, "target-invoiced", '"POST /customers', after=8)
+    systems.kill_mid_run("target-invoiced", '"POST /customers', after=8)
     assert 0 < len([c for c in systems.companies() if c["metadata"].get("customcrm_id")]) < 30
 
     systems.sync()
@@ -80,7 +51,7 @@ def test_target_invoiced_killed_mid_run_then_run_again(systems: TwoWay) -> None:
 def test_target_customcrm_killed_mid_run_then_run_again(systems: TwoWay) -> None:
     for number in range(12):
         systems.inv("POST", "/customers", json={"name": f"Typed in Invoiced {number}", "type": "company"})
-    _kill_mid_run(systems, "target-customcrm", '"POST /v1/customers', after=4)
+    systems.kill_mid_run("target-customcrm", '"POST /v1/customers', after=4)
 
     systems.sync()
     systems.sync()
