@@ -34,6 +34,7 @@ HEARTBEAT_SECONDS = 10.0
 EXPIRY_SECONDS = 90.0  # six missed heartbeats: the holder is presumed gone
 HANDOVER_SECONDS = 30.0  # time for Meltano to start the next task of a run that released the lease
 ATTEMPTS = 20  # a lease changing hands while we look is looked at again
+MELTANO_RUN = "meltano:"  # how a run started by Meltano is named in the lease
 
 
 class LeaseHeld(RuntimeError):
@@ -72,7 +73,7 @@ def run_identity(environ: Any = os.environ) -> tuple[str, int | None]:
     context id; outside Meltano every plugin run is a run of its own."""
     context = environ.get("MELTANO_PARENT_CONTEXT_UUID")
     if context:
-        return f"meltano:{context}", os.getppid()
+        return f"{MELTANO_RUN}{context}", os.getppid()
     return f"plugin:{uuid.uuid4()}", None
 
 
@@ -200,13 +201,17 @@ class Lease:
             raise LeaseLost(msg)
 
     def release(self) -> None:
-        """Released, not deleted: the run's next task (same Meltano run) takes it back without waiting."""
+        """Under Meltano, marked released but kept: the run's next task takes it back without waiting, another run
+        only after the handover. Outside Meltano the run is this one plugin run, so the lease is simply removed."""
         self._stop.set()
         if not self.held:
             return
         self.held = False
         with self.store.writing() as db:
-            db.execute(leases.update().where(*self._owned()).values(released_at=_now(), heartbeat_at=_now()))
+            if self.run.startswith(MELTANO_RUN):
+                db.execute(leases.update().where(*self._owned()).values(released_at=_now(), heartbeat_at=_now()))
+            else:
+                db.execute(leases.delete().where(*self._owned()))
 
     def _owned(self) -> tuple[Any, ...]:
         return (leases.c.namespace == self.store.namespace, leases.c.run == self.run, leases.c.pid == self.pid)

@@ -77,6 +77,15 @@ def test_the_next_task_of_the_same_run_takes_the_released_lease_at_once(store: L
     assert time.monotonic() - started < 30  # no handover wait for its own run
 
 
+def test_a_plugin_run_outside_meltano_leaves_no_lease_behind(store: LinkStore) -> None:
+    first = _lease(store, "plugin:run-1")
+    first.acquire()
+    first.release()  # no next task will come for it
+    started = time.monotonic()
+    _lease(store, "plugin:run-2", handover=60).acquire()
+    assert time.monotonic() - started < 30
+
+
 def test_another_run_waits_out_the_handover_then_takes_the_lease(store: LinkStore) -> None:
     first = _lease(store, "meltano:run-1")
     first.acquire()

@@ -121,6 +121,27 @@ def test_no_secret_in_any_log_state_rejects_audit_summary_or_store(systems: Syst
     assert json.loads(texts["summary.json"])["total"]["created"] == 0
 
 
+def test_every_summary_counts_what_is_still_set_aside_and_a_run_warns_of_it_once(systems: Systems) -> None:
+    """The first sync set aside orders of inactive customers (blocked until the customer is written); a later run
+    with nothing new to do still says so, by kind, with the oldest, where an operator looks."""
+    blocked = {r["source_id"] for r in systems.rejects() if r["stream"] == "invoices" and "inactive" in r["reason"]}
+    assert blocked
+
+    quiet = systems.sync()
+
+    assert quiet.writes == []
+    assert quiet.summary["total"]["rejected"] == 0  # this run's outcomes: it refused nothing
+    still = quiet.summary["still_set_aside"]
+    assert still["total"]["blocked"]["count"] == still["streams"]["invoices"]["blocked"] >= len(blocked)
+    assert still["total"]["blocked"]["oldest_age_seconds"] >= 0
+    assert "still set aside" in quiet.log  # the log's table
+    warnings = [line for line in quiet.log.splitlines() if "are set aside in the link store" in line]
+    assert len(warnings) == 1
+    assert "blocked" in warnings[0]
+    assert systems.target_config["rejects_path"] in warnings[0]
+    assert "blocked ones once their parent is written" in warnings[0]
+
+
 def test_a_reactivated_customer_brings_the_orders_invoiced_refused(systems: Systems) -> None:
     customer = next(c for c in systems.crm_all("customers") if c["status"] == "inactive")
     refused = [r for r in systems.rejects() if r["stream"] == "invoices" and "inactive" in r["reason"]
