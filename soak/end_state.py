@@ -9,6 +9,7 @@ replaced by that record's key. Everything else is compared as each system serves
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +123,25 @@ def unlinked(systems: TwoWay) -> list[str]:
     missing += [f"item {i['id']} has no product in Customcrm" for i in systems.inv_all("/items")
                 if (i.get("metadata") or {}).get("customcrm_id") not in product_ids]
     return missing
+
+
+def set_aside(systems: TwoWay) -> set[tuple[str, str, str]]:
+    """What the link store holds set aside, as (stream, kind, the record's business key): a number, a SKU or a name,
+    which two runs from one seed share (the ids that systems hand out in order of arrival they do not)."""
+    engine = sa.create_engine(f"sqlite:///{systems.links_path}")
+    try:
+        with engine.connect() as db:
+            rows = db.execute(sa.text("SELECT stream, kind, source_id, record FROM sync_retries "
+                                      "WHERE namespace = 'dev'")).all()
+    finally:
+        engine.dispose()
+    found = set()
+    for stream, kind, source_id, text in rows:
+        record = json.loads(text)
+        key = next((str(record[name]) for name in ("number", "order_number", "sku", "name") if record.get(name)),
+                   source_id)
+        found.add((stream, kind, key))
+    return found
 
 
 def store_disagreements(systems: TwoWay) -> list[str]:

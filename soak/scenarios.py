@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.common.meltano import meltano_command
 from sandbox.common.process import REPO_ROOT, pid_below
-from soak.end_state import Seeded, differences, duplicates, end_state, store_disagreements, unlinked
+from soak.end_state import Seeded, differences, duplicates, end_state, set_aside, store_disagreements, unlinked
 from soak.systems import ISSUE_FAULTS, Size, fault_flags, faults_met, patient, retries_made, sandboxes
 from tests.two_way.conftest import TARGETS, SyncRun, TwoWay, _writes
 
@@ -88,16 +88,30 @@ def fault_soak(work: Path, meltano_root: Path, size: Size, seed: int) -> FaultSo
 PROCESSES = ("tap-customcrm", "customcrm-invoiced-mapper", "target-invoiced", "tap-invoiced", "target-customcrm")
 
 
+# Named moments a target can be made to die at (sync_core.crashpoints), each met once per crash soak, among the
+# random kills. Each round brings creates both ways, an order that Invoiced refuses and a blocked order set free.
+NAMED_CRASHES = ("target-invoiced:create-headers-sent@3", "target-invoiced:create-answered@2",
+                 "target-invoiced:create-refused", "target-invoiced:parent-written",
+                 "target-invoiced:state-half-written", "target-customcrm:create-headers-sent@2",
+                 "target-customcrm:create-answered@2")
+
+
 @dataclass
 class CrashSoak:
     size: Size
-    kills: list[str]  # "target-invoiced after 1.3 s", or why a round's victim was not running
+    kills: list[str]  # "target-invoiced killed 1.3 s after it started", "... died at create-answered", or why not
     duplicates: list[str]
     missing: list[str]
     store: list[str]  # disagreements between the link store and the systems
     quiet_writes: int
     seconds: float
+    stranded: list[str] = field(default_factory=list)  # set aside at the end, but not in a run without crashes
+    reference_set_aside: int = 0  # records a run without crashes sets aside too (the seed's own, e.g. inactive)
     log: list[str] = field(default_factory=list)
+
+    @property
+    def crashes(self) -> int:
+        return sum(" killed " in kill or " died at " in kill for kill in self.kills)
 
 
 # Meltano may leave a run whose plugin was killed marked as running, and refuses the next run of the job for five
@@ -129,6 +143,7 @@ def killed_run(systems: TwoWay, victim: str, delay: float, *, patience: float = 
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
+            job.wait(patience)  # the rest of the run goes on to its end, not killed with Meltano midway
             return f"{victim} not killed: it ended within {delay:.2f} s"
         job.wait(patience)
         return f"{victim} killed {delay:.2f} s after it started (run exit {job.returncode})"
@@ -138,8 +153,19 @@ def killed_run(systems: TwoWay, victim: str, delay: float, *, patience: float = 
             job.wait()
 
 
-def _new_work(systems: TwoWay, rng: random.Random, round_number: int, count: int) -> None:
-    """Records for the next run to write both ways, so that a kill lands among writes."""
+def crashed_run(systems: TwoWay, where: str) -> str:
+    """`meltano run sync` with SYNC_CRASH_AT=`where`: the target dies at that named point, if the run reaches it."""
+    plugin, point = where.split(":", 1)
+    run = systems.run(expect_ok=False, env={"SYNC_CRASH_AT": where}, force=True)
+    if f"crash test: exiting at {point.split('@')[0]}" in run.log:
+        return f"{plugin} died at {point} (run exit {run.returncode})"
+    return f"{plugin} did not reach {point} (run exit {run.returncode})"
+
+
+def _new_work(systems: TwoWay, rng: random.Random, round_number: int, count: int, seeded: list[str]) -> None:
+    """Records for the next run to write both ways, so that a kill lands among writes: new customers on both sides
+    and edits of seeded ones; a new inactive customer with an order (Invoiced refuses a new invoice for it); and the
+    previous round's inactive customer made active, so the order it blocked is set free."""
     for n in range(count):
         serial = f"{round_number}-{n}"
         systems.crm("POST", "/customers", json={"name": f"Crash Round {serial}", "email": f"crash{serial}@crm.example",
@@ -147,32 +173,77 @@ def _new_work(systems: TwoWay, rng: random.Random, round_number: int, count: int
                                                 "status": "active"})
         systems.inv("POST", "/customers", json={"name": f"Crash Invoiced {serial}", "type": "company",
                                                 "email": f"crash{serial}@inv.example"})
-    customers = systems.crm_customers()
-    for customer in rng.sample(customers, min(count, len(customers))):
-        systems.crm("PATCH", f"/customers/{customer['id']}", json={"notes": f"crash round {round_number}"})
+    for customer_id in rng.sample(seeded, min(count, len(seeded))):
+        systems.crm("PATCH", f"/customers/{customer_id}", json={"notes": f"crash round {round_number}"})
+    earlier = systems.crm_all("customers", org_number=f"DORMANT-{round_number - 1}")
+    if earlier:
+        systems.crm("PATCH", f"/customers/{earlier[0]['id']}", json={"status": "active"})
+    dormant = systems.crm("POST", "/customers", json={
+        "name": f"Crash Dormant {round_number}", "email": f"dormant{round_number}@crm.example",
+        "org_number": f"DORMANT-{round_number}", "currency": "NOK", "status": "inactive"})
+    product = next(p for p in systems.crm_all("products") if p["active"])
+    user = systems.crm_all("users")[0]
+    systems.crm("POST", "/orders", json={
+        "order_number": f"CRASH-{round_number}", "customer_id": dormant["id"], "owner_user_id": user["id"],
+        "order_date": "2026-11-02", "currency": "NOK",
+        "lines": [{"product_id": product["id"], "description": "Widget", "quantity": "1", "unit_price": "10.00"}]})
+
+
+def _settle(systems: TwoWay) -> int:
+    """Two syncs (the second gives Invoiced the cross-references of what the first created in Customcrm), then the
+    writes of a third, which should be none."""
+    forced_sync(systems)
+    forced_sync(systems)
+    return len(forced_sync(systems))
 
 
 def crash_soak(root: Path, meltano_root: Path, size: Size, seed: int, *, kills: int, new_per_round: int,
-               latency_ms: int = 10) -> CrashSoak:
-    """`kills` runs of `meltano run sync`, each with one of its processes killed at a random moment, new work
-    on both sides before each; then runs until quiet, and the checks."""
+               latency_ms: int = 10, named: tuple[str, ...] = NAMED_CRASHES, kill_within: float = 4.0) -> CrashSoak:
+    """Runs of `meltano run sync` until `kills` of them crashed: each of the `named` crash points once, the rest a
+    SIGKILL of one of its processes at a random moment (within `kill_within` seconds of its start), new work on both
+    sides before each. Then runs until quiet,
+    and the checks; then the same seed and work without any crash, for what the sync sets aside anyway."""
     started = time.monotonic()
     rng = random.Random(seed)
     slow = ("--fault-latency-ms", str(latency_ms))
-    happened = []
-    with sandboxes(root, meltano_root, crm_args=(*size.crm_seed(seed), *slow), inv_args=(*size.inv_seed(seed), *slow),
-                   env=patient(5)) as systems:
+    happened: list[str] = []
+    to_crash = list(named)
+    with sandboxes(root / "crashes", meltano_root, crm_args=(*size.crm_seed(seed), *slow),
+                   inv_args=(*size.inv_seed(seed), *slow), env=patient(5)) as systems:
+        seeded = sorted(c["id"] for c in systems.crm_customers())
+        work = random.Random(seed + 1)  # the new work alone, so the run without crashes can repeat it
         round_number = 0
-        while sum(" killed " in line for line in happened) < kills and round_number < 3 * kills:
+        while ((sum(" killed " in line or " died at " in line for line in happened) < kills or to_crash)
+               and round_number < 3 * (kills + len(named))):
             if round_number:
-                _new_work(systems, rng, round_number, new_per_round)
-            # A victim that ended before its moment came is a round without a kill: the next round tries again.
-            happened.append(killed_run(systems, rng.choice(PROCESSES), rng.uniform(0.0, 4.0)))
+                _new_work(systems, work, round_number, new_per_round, seeded)
+            # Named points go first, every other round; a run that missed its point or its victim tries again later.
+            if to_crash and round_number % 2 == 1:
+                outcome = crashed_run(systems, to_crash[0])
+                if " died at " in outcome:
+                    to_crash.pop(0)
+            else:
+                outcome = killed_run(systems, rng.choice(PROCESSES), rng.uniform(0.0, kill_within))
+            happened.append(outcome)
             round_number += 1
-        forced_sync(systems)
-        forced_sync(systems)
-        return CrashSoak(size, happened, duplicates(systems), unlinked(systems), store_disagreements(systems),
-                         len(forced_sync(systems)), time.monotonic() - started)
+        quiet = _settle(systems)
+        result = CrashSoak(size, happened, duplicates(systems), unlinked(systems), store_disagreements(systems),
+                           quiet, 0.0)
+        crashed = set_aside(systems)
+    with sandboxes(root / "reference", meltano_root, crm_args=(*size.crm_seed(seed), *slow),
+                   inv_args=(*size.inv_seed(seed), *slow), env=patient(5)) as reference:
+        # What is set aside at the end depends on the data, not on the runs that got there: all rounds' work, then
+        # the syncs that settle it.
+        work = random.Random(seed + 1)
+        forced_sync(reference)
+        for number in range(1, round_number):
+            _new_work(reference, work, number, new_per_round, seeded)
+        _settle(reference)
+        expected = set_aside(reference)
+    result.stranded = sorted(f"{stream} {key}: {kind}" for stream, kind, key in crashed - expected)
+    result.reference_set_aside = len(expected)
+    result.seconds = time.monotonic() - started
+    return result
 
 
 @dataclass

@@ -72,8 +72,9 @@ def run_identity(environ: Any = os.environ) -> tuple[str, int | None]:
     """Who this run is, and the pid of the process that started it: Meltano gives each invocation's plugins one
     context id; outside Meltano every plugin run is a run of its own."""
     context = environ.get("MELTANO_PARENT_CONTEXT_UUID")
-    if context:
-        return f"{MELTANO_RUN}{context}", os.getppid()
+    parent = os.getppid()
+    if context and parent != 1:  # 1: the Meltano that started the plugin is already gone; its run will not go on
+        return f"{MELTANO_RUN}{context}", parent
     return f"plugin:{uuid.uuid4()}", None
 
 
@@ -202,13 +203,16 @@ class Lease:
 
     def release(self) -> None:
         """Under Meltano, marked released but kept: the run's next task takes it back without waiting, another run
-        only after the handover. Outside Meltano the run is this one plugin run, so the lease is simply removed."""
+        only after the handover. Outside Meltano (or once the Meltano that started it is gone) the run is this one
+        plugin run, so the lease is simply removed."""
         self._stop.set()
         if not self.held:
             return
         self.held = False
+        # Kept for the run's next task only while the Meltano that started this plugin still runs it.
+        next_task_may_come = self.run.startswith(MELTANO_RUN) and os.getppid() == self.run_pid
         with self.store.writing() as db:
-            if self.run.startswith(MELTANO_RUN):
+            if next_task_may_come:
                 db.execute(leases.update().where(*self._owned()).values(released_at=_now(), heartbeat_at=_now()))
             else:
                 db.execute(leases.delete().where(*self._owned()))

@@ -173,6 +173,21 @@ def test_a_start_date_meltano_would_read_loosely_is_refused_by_the_plugin(projec
         assert '"type":"RECORD"' in accepted.stdout
 
 
+def test_each_plugin_says_where_it_is_pointed_and_names_variables_no_setting_reads(project: Project) -> None:
+    typos = {"PROD_INVOICED_APIKEY": "sk-typo-secret-9c1e", "TAP_INVOICED_API_URI": "http://127.0.0.1:9"}
+    run = project.meltano("invoke", "tap-invoiced", env=typos)
+    assert f"tap-invoiced talks to {project.invoiced_url} (Invoiced a custom api_url)" in run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "no setting reads" in line]
+    assert warnings  # once per start of the tap (Meltano starts it for discovery, then for the run)
+    for warning in warnings:
+        assert "PROD_INVOICED_APIKEY" in warning
+        assert "TAP_INVOICED_API_URI" in warning
+    assert "sk-typo-secret-9c1e" not in run.stdout + run.stderr  # by name, never by value
+    quiet = project.meltano("invoke", "tap-customcrm", env=typos)
+    assert f"tap-customcrm talks to {project.customcrm_url} (Customcrm)" in quiet.stderr
+    assert "no setting reads" not in quiet.stderr  # neither name is about Customcrm
+
+
 def test_customcrm_to_invoiced_into_target_invoiced_and_a_miswired_pipeline_writes_nothing(project: Project) -> None:
     env = {
         "TARGET_INVOICED_API_URL": project.invoiced_url,

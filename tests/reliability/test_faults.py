@@ -17,7 +17,8 @@ SMALL = Size(customers=40, products=10, orders=80, invoiced_customers=10)
 def test_faults_are_retried_and_the_end_state_is_that_of_a_fault_free_run(
         tmp_path_factory: pytest.TempPathFactory, meltano_root: Path) -> None:
     result = fault_soak(tmp_path_factory.mktemp("fault-soak"), meltano_root, SMALL, seed=5)
-    assert set(result.faults) == {"server_error", "rate_limit", "drop", "ambiguous_write"}, result.faults
+    # Every kind met; a write handled without its body (1 % of writes) is not met by every run of a size this small.
+    assert {"server_error", "rate_limit", "drop", "ambiguous_write"} <= set(result.faults), result.faults
     assert result.retries["retries"] > 0
     assert result.differences == []
     assert result.duplicates == []

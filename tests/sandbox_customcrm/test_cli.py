@@ -18,9 +18,9 @@ def test_help_gives_each_fault_flag_its_unit_and_range(system: str) -> None:
                           check=True)
     text = " ".join(done.stdout.split())
     assert "--fault-latency-ms MS milliseconds" in text
-    for flag in ("error-rate", "rate-limit-rate", "drop-rate", "ambiguous-write-rate"):
+    for flag in ("error-rate", "rate-limit-rate", "drop-rate", "ambiguous-write-rate", "headers-only-rate"):
         assert f"--fault-{flag} SHARE share of" in text
-    assert text.count("0 to 1") == 4
+    assert text.count("0 to 1") == 5
     assert "$SANDBOX_FAULT_SEED" in text
 
 

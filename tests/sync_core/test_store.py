@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,9 +126,16 @@ def test_a_store_with_a_newer_schema_refuses_to_open_and_says_what_to_do(
     assert _schema_version(store_url) == newer  # left as it was, not downgraded
 
 
-def test_two_plugins_opening_a_fresh_store_at_the_same_moment_both_open(store_url: str, open_store: OpenStore) -> None:
+def test_two_plugins_opening_a_fresh_postgresql_store_at_the_same_moment_both_open(postgres_url: str) -> None:
     """The first run of both directions at once: the other plugin creates the schema between this one's check for
-    the tables and its CREATE TABLE (the interleaving is forced, so the test does not depend on timing)."""
+    the tables and its CREATE TABLE (the interleaving is forced, so the test does not depend on timing). On SQLite
+    that cannot happen: creating the schema holds the file's write lock (next test)."""
+    opened: list[LinkStore] = []
+
+    def open_store() -> LinkStore:
+        opened.append(LinkStore(postgres_url, NAMESPACE))
+        return opened[-1]
+
     other: list[LinkStore] = []
     interleaved = threading.Event()
 
@@ -141,6 +152,30 @@ def test_two_plugins_opening_a_fresh_store_at_the_same_moment_both_open(store_ur
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", other_plugin_first)
     assert other  # the interleaving happened
     assert store.version == other[0].version == SCHEMA_VERSION
+    for each in opened:
+        each.close()
+
+
+OPEN_AT = """
+import sys, time
+from sync_core.store import LinkStore
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+LinkStore(sys.argv[1], "acme").close()
+"""
+
+
+def test_plugins_opening_a_fresh_sqlite_store_at_the_same_moment_all_open(tmp_path: Path) -> None:
+    """Six processes (the plugins of three runs' first syncs) open one new SQLite file at the same instant: each
+    waits for the write lock instead of failing halfway through creating the tables."""
+    url = f"sqlite:///{tmp_path / 'links.db'}"
+    start = str(time.time() + 2)
+    openers = [subprocess.Popen([sys.executable, "-c", OPEN_AT, url, start], stderr=subprocess.PIPE, text=True)
+               for _ in range(6)]
+    failures = [opener.stderr.read() if opener.stderr else "" for opener in openers if opener.wait(120) != 0]
+    assert failures == []
+    assert _schema_version(url) == SCHEMA_VERSION
 
 
 # Links.

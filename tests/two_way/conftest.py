@@ -86,12 +86,14 @@ class TwoWay(Systems):
         return result
 
     def run(self, job: str = "sync", *, full_refresh: bool = False, expect_ok: bool = True,
-            env: dict[str, str] | None = None) -> SyncRun:
-        """`meltano run <job>`; the writes each system served while it ran, and each target's summary."""
+            env: dict[str, str] | None = None, force: bool = False) -> SyncRun:
+        """`meltano run <job>` (with --force: past Meltano's guard against a run it thinks is still going, which a
+        killed run leaves); the writes each system served while it ran, and each target's summary."""
         crm_before, inv_before = self._log_lengths()
         for target in TARGETS:
             self._path(target, "summary").unlink(missing_ok=True)
-        result = self.meltano("run", *(["--full-refresh"] if full_refresh else []), job, expect_ok=expect_ok, env=env)
+        flags = [*(["--full-refresh"] if full_refresh else []), *(["--force"] if force else [])]
+        result = self.meltano("run", *flags, job, expect_ok=expect_ok, env=env)
         crm_after = self.customcrm.log().splitlines()[crm_before:]
         inv_after = self.invoiced.log().splitlines()[inv_before:]
         summaries = {target: json.loads(path.read_text()) for target in TARGETS

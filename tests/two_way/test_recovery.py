@@ -1,7 +1,6 @@
-"""Crashes and a lost link store, through `meltano run sync`: either target killed with SIGKILL mid-run, then run
-again, leaves no duplicate and nothing missing; a deleted link store is rebuilt from the cross-references that
-both systems hold, with no duplicate. (The named moments a crash can hit are in test_crash_points.py; these kill at
-whatever moment the writes have reached.)"""
+"""A lost link store, through `meltano run sync`: a deleted link store is rebuilt from the cross-references that both
+systems hold, with no duplicate. (Crashes: the named moments a crash can hit are in test_crash_points.py, a SIGKILL
+at a random moment of any process of the run in tests/reliability/test_crashes.py.)"""
 
 from __future__ import annotations
 
@@ -17,11 +16,9 @@ from tests.two_way.conftest import TwoWay, two_way
 @pytest.fixture(scope="module")
 def systems(tmp_path_factory: pytest.TempPathFactory, start_sandbox: SandboxStarter,
             meltano_root: Path) -> Iterator[TwoWay]:
-    # Enough records, and enough latency, that a kill lands in the middle of each target's writes.
-    slow = ("--fault-latency-ms", "25")
     yield from two_way(tmp_path_factory, start_sandbox, meltano_root,
-                       crm_seed=("--seed-customers", "30", "--seed", "21", *slow),
-                       inv_seed=("--seed-customers", "30", "--seed", "22", *slow))
+                       crm_seed=("--seed-customers", "20", "--seed", "21"),
+                       inv_seed=("--seed-customers", "10", "--seed", "22"))
 
 
 def _everything_once(systems: TwoWay) -> None:
@@ -38,28 +35,9 @@ def _everything_once(systems: TwoWay) -> None:
     assert {i["id"] for i in items} == {p["external_ids"].get("invoiced") for p in products}
 
 
-def test_target_invoiced_killed_mid_run_then_run_again(systems: TwoWay) -> None:
-    systems.kill_mid_run("target-invoiced", '"POST /customers', after=8)
-    assert 0 < len([c for c in systems.companies() if c["metadata"].get("customcrm_id")]) < 30
-
-    systems.sync()
-    systems.sync()
-    _everything_once(systems)
-    assert systems.sync().writes == []
-
-
-def test_target_customcrm_killed_mid_run_then_run_again(systems: TwoWay) -> None:
-    for number in range(12):
-        systems.inv("POST", "/customers", json={"name": f"Typed in Invoiced {number}", "type": "company"})
-    systems.kill_mid_run("target-customcrm", '"POST /v1/customers', after=4)
-
-    systems.sync()
-    systems.sync()
-    _everything_once(systems)
-    assert systems.sync().writes == []
-
-
 def test_a_deleted_link_store_is_rebuilt_from_the_cross_references(systems: TwoWay) -> None:
+    systems.sync()
+    systems.sync()
     pairs = systems.store_links("customer")
     systems.links_path.unlink()
 
