@@ -42,6 +42,10 @@ def summary_metadata() -> dict[str, Any]:
             continue
         summary = json.loads(path.read_text(encoding="utf-8"))
         metadata |= {f"{target} {outcome}": count for outcome, count in summary.get("total", {}).items()}
+        # Not only this run's outcomes: what the link store still holds set aside, earlier runs' included.
+        still = summary.get("still_set_aside", {}).get("total", {})
+        metadata[f"{target} still set aside"] = sum(entry["count"] for entry in still.values())
+        metadata |= {f"{target} still {kind}": entry["count"] for kind, entry in still.items()}
         metadata[f"{target} streams"] = {"raw_value": summary.get("streams", {}), "type": "json"}
         metadata[f"{target} summary"] = {"raw_value": str(path), "type": "path"}
     return metadata
