@@ -75,10 +75,12 @@ def _crash_lines(result: CrashSoak, kills: int) -> tuple[bool, list[str]]:
         "made active",
         f"- {result.crashes} runs of `meltano run sync` crashed: {named} at a named crash point (SYNC_CRASH_AT), "
         f"{result.crashes - named} by a SIGKILL of one of its processes at a random moment ({len(result.kills)} "
-        "tried; a victim that ended before its moment, or a point a run did not reach, is tried again):",
-        *[f"  - {kill}" for kill in result.kills],
-        f"- Duplicates: {len(result.duplicates)}; missing: {len(result.missing)}; stranded (set aside, but not by "
-        f"the same rounds run without crashes, which set aside {result.reference_set_aside}: the seed's own): "
+        f"runs in all: the other {len(result.kills) - result.crashes} ran to their end, their victim gone before its "
+        "moment or their point not reached, and were tried again):",
+        *[f"  - {kill}" for kill in result.kills if " killed " in kill or " died at " in kill],
+        f"- Duplicates: {len(result.duplicates)}; missing: {len(result.missing)}; stranded (set aside, but not when "
+        f"the same seed and work are synced without crashes, which sets aside {result.reference_set_aside}: the "
+        "seed's own): "
         f"{len(result.stranded)}; link store disagreeing with a system: {len(result.store)}; writes of the quiet "
         f"run: {result.quiet_writes}",
     ]
