@@ -131,6 +131,37 @@ audit = sa.Table(
 )
 
 
+# The hot path's statements, built once and executed with bound values: building a statement costs more than
+# running it (SQLAlchemy constructs and hashes the expression on every call).
+_ID_COLUMN = {"customcrm": links.c.customcrm_id, "invoiced": links.c.invoiced_id}
+
+
+def _one_link(side: str) -> tuple[Any, ...]:
+    return (links.c.namespace == sa.bindparam("ns"), links.c.entity == sa.bindparam("of_entity"),
+            _ID_COLUMN[side] == sa.bindparam("record_id"))
+
+
+FIND_LINK = {side: sa.select(links).where(*_one_link(side)) for side in SIDES}
+KEY_OF_LINK = {side: sa.select(links.c.idempotency_key, links.c.body_hash).where(*_one_link(side)) for side in SIDES}
+UPDATE_LINK = {side: links.update().where(*_one_link(side)) for side in SIDES}
+DELETE_LINK = {side: links.delete().where(*_one_link(side)) for side in SIDES}
+INSERT_LINK = links.insert()
+ROWS_OF_PAIR = sa.select(
+    links.c.pk, links.c.customcrm_id, links.c.invoiced_id, links.c.base_customcrm, links.c.base_invoiced
+).where(
+    links.c.namespace == sa.bindparam("ns"), links.c.entity == sa.bindparam("of_entity"),
+    sa.or_(links.c.customcrm_id == sa.bindparam("customcrm"), links.c.invoiced_id == sa.bindparam("invoiced")),
+).order_by(links.c.pk)
+UPDATE_LINK_BY_PK = links.update().where(links.c.pk == sa.bindparam("row_pk"))
+DELETE_LINKS_BY_PK = links.delete().where(links.c.pk.in_(sa.bindparam("row_pks", expanding=True)))
+_ONE_RETRY = (retries.c.namespace == sa.bindparam("ns"), retries.c.stream == sa.bindparam("stream_key"),
+              retries.c.source_id == sa.bindparam("source"))
+FIND_RETRY = sa.select(retries.c.pk, retries.c.attempts).where(*_ONE_RETRY)
+INSERT_RETRY = retries.insert()
+UPDATE_RETRY_BY_PK = retries.update().where(retries.c.pk == sa.bindparam("row_pk"))
+DELETE_RETRY = retries.delete().where(*_ONE_RETRY)
+
+
 class StoreUnavailable(RuntimeError):
     """The link store cannot be opened: which one (never its password), why, and the setting to check."""
 
@@ -275,12 +306,8 @@ class LinkStore:
         if key in self._known:
             return self._known[key]
         writes = self._writes
-        column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
-        query = sa.select(links).where(
-            links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
-        )
         with self.engine.connect() as db:
-            row = db.execute(query).mappings().first()
+            row = db.execute(FIND_LINK[side], self._key(entity, record_id)).mappings().first()
         found = None if row is None else _link(row)
         with self._known_lock:
             if self._writes == writes:
@@ -320,21 +347,18 @@ class LinkStore:
         ids = {f"{side}_id": str(record_id)}
         with self.writing() as db:
             # Checked again under the write lock: another thread may have stored it since.
-            column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
-            existing_key = db.execute(sa.select(links.c.idempotency_key, links.c.body_hash).where(
-                links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
-            )).first()
+            existing_key = db.execute(KEY_OF_LINK[side], self._key(entity, record_id)).first()
             if existing_key is not None and existing_key.idempotency_key and existing_key.body_hash == body_hash:
                 key = existing_key.idempotency_key
             elif existing_key is None:
-                db.execute(links.insert().values(
-                    namespace=self.namespace, entity=entity, origin=origin, state=LinkState.PENDING.value,
-                    idempotency_key=key, body_hash=body_hash, updated_at=_now(), **ids,
-                ))
+                db.execute(INSERT_LINK, {
+                    "namespace": self.namespace, "entity": entity, "origin": origin,
+                    "state": LinkState.PENDING.value, "idempotency_key": key, "body_hash": body_hash,
+                    "updated_at": _now(), **ids,
+                })
             else:
-                db.execute(self._where(entity, side, record_id, links.update()).values(
-                    idempotency_key=key, body_hash=body_hash, updated_at=_now()
-                ))
+                db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), "idempotency_key": key,
+                                               "body_hash": body_hash, "updated_at": _now()})
         self._forget_cached(entity, (side, record_id))  # after the write: see find()
         found = self.find(entity, side, record_id)
         assert found is not None
@@ -343,8 +367,7 @@ class LinkStore:
     def clear_key(self, entity: str, side: str, record_id: str) -> None:
         """After a refused create: the pending link's next create gets a new idempotency key."""
         with self.writing() as db:
-            db.execute(self._where(entity, side, record_id, links.update()).values(idempotency_key=None,
-                                                                                   body_hash=None))
+            db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), "idempotency_key": None, "body_hash": None})
         self._forget_cached(entity, (side, record_id))
 
     def save(
@@ -379,44 +402,32 @@ class LinkStore:
                         values[f"base_{side}"] = held
             if pks:
                 # Two rows, one per side, from two half-links (e.g. both created in one run): keep the first.
-                db.execute(links.delete().where(links.c.pk.in_(pks[1:])))
-                db.execute(links.update().where(links.c.pk == pks[0]).values(**values))
+                if pks[1:]:
+                    db.execute(DELETE_LINKS_BY_PK, {"row_pks": pks[1:]})
+                db.execute(UPDATE_LINK_BY_PK, {"row_pk": pks[0], **values})
             else:
-                db.execute(links.insert().values(
-                    namespace=self.namespace, entity=entity, origin=origin, **values
-                ))
+                db.execute(INSERT_LINK, {"namespace": self.namespace, "entity": entity, "origin": origin, **values})
         # After the write (see find()); a half-link merged away, or an id that changed, is stale on its other side.
         self._forget_cached(entity, ("customcrm", customcrm_id), ("invoiced", invoiced_id),
                             *((side, getattr(row, f"{side}_id")) for row in rows for side in SIDES))
 
     def _rows(self, db: Connection, entity: str, customcrm_id: str | None, invoiced_id: str | None) -> list[Any]:
-        conditions = []
-        if customcrm_id is not None:
-            conditions.append(links.c.customcrm_id == customcrm_id)
-        if invoiced_id is not None:
-            conditions.append(links.c.invoiced_id == invoiced_id)
-        if not conditions:
+        if customcrm_id is None and invoiced_id is None:
             return []
-        query = sa.select(
-            links.c.pk, links.c.customcrm_id, links.c.invoiced_id, links.c.base_customcrm, links.c.base_invoiced
-        ).where(
-            links.c.namespace == self.namespace, links.c.entity == entity, sa.or_(*conditions)
-        ).order_by(links.c.pk)
-        return list(db.execute(query))
+        # A missing id is bound as NULL, which equals nothing in SQL: only the given ids match.
+        return list(db.execute(ROWS_OF_PAIR, {"ns": self.namespace, "of_entity": entity, "customcrm": customcrm_id,
+                                              "invoiced": invoiced_id}))
 
     def forget(self, entity: str, side: str, record_id: str) -> None:
         link = self.find(entity, side, record_id)
         with self.writing() as db:
-            db.execute(self._where(entity, side, record_id, links.delete()))
+            db.execute(DELETE_LINK[side], self._key(entity, record_id))
         self._forget_cached(entity, (side, record_id))
         if link is not None:
             self._forget_cached(entity, ("customcrm", link.customcrm_id), ("invoiced", link.invoiced_id))
 
-    def _where(self, entity: str, side: str, record_id: str, statement: Any) -> Any:
-        column = links.c.customcrm_id if side == "customcrm" else links.c.invoiced_id
-        return statement.where(
-            links.c.namespace == self.namespace, links.c.entity == entity, column == str(record_id)
-        )
+    def _key(self, entity: str, record_id: str) -> dict[str, str]:
+        return {"ns": self.namespace, "of_entity": entity, "record_id": str(record_id)}
 
     # Records set aside: waiting, transient failures, quarantined, rejected.
 
@@ -433,20 +444,15 @@ class LinkStore:
         with self._known_lock:
             self._aside.add((stream, source_id))
         now = _now()
+        values = {"kind": kind.value, "reason": reason, "record": _dump(record), "last_seen": now,
+                  "blocked_on": blocked_on}
         with self.writing() as db:
-            query = sa.select(retries.c.pk, retries.c.attempts).where(
-                retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
-            )
-            row = db.execute(query).first()
-            values = {"kind": kind.value, "reason": reason, "record": _dump(record), "last_seen": now,
-                      "blocked_on": blocked_on}
+            row = db.execute(FIND_RETRY, {"ns": self.namespace, "stream_key": stream, "source": source_id}).first()
             if row is None:
-                db.execute(retries.insert().values(
-                    namespace=self.namespace, stream=stream, source_id=source_id, attempts=1, first_seen=now,
-                    **values,
-                ))
+                db.execute(INSERT_RETRY, {"namespace": self.namespace, "stream": stream, "source_id": source_id,
+                                          "attempts": 1, "first_seen": now, **values})
             else:
-                db.execute(retries.update().where(retries.c.pk == row.pk).values(attempts=row.attempts + 1, **values))
+                db.execute(UPDATE_RETRY_BY_PK, {"row_pk": row.pk, "attempts": row.attempts + 1, **values})
 
     def resolved(self, stream: str, source_id: str) -> None:
         with self._known_lock:
@@ -454,9 +460,7 @@ class LinkStore:
                 return  # nothing to clear: most records are never set aside
             self._aside.discard((stream, source_id))
         with self.writing() as db:
-            db.execute(retries.delete().where(
-                retries.c.namespace == self.namespace, retries.c.stream == stream, retries.c.source_id == source_id
-            ))
+            db.execute(DELETE_RETRY, {"ns": self.namespace, "stream_key": stream, "source": source_id})
 
     def _set_aside_keys_in_store(self) -> set[tuple[str, str]]:
         query = sa.select(retries.c.stream, retries.c.source_id).where(retries.c.namespace == self.namespace)
