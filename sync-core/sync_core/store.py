@@ -142,13 +142,10 @@ def _one_link(side: str) -> tuple[Any, ...]:
 
 
 FIND_LINK = {side: sa.select(links).where(*_one_link(side)) for side in SIDES}
-KEY_OF_LINK = {side: sa.select(links.c.idempotency_key, links.c.body_hash).where(*_one_link(side)) for side in SIDES}
 UPDATE_LINK = {side: links.update().where(*_one_link(side)) for side in SIDES}
 DELETE_LINK = {side: links.delete().where(*_one_link(side)) for side in SIDES}
 INSERT_LINK = links.insert()
-ROWS_OF_PAIR = sa.select(
-    links.c.pk, links.c.customcrm_id, links.c.invoiced_id, links.c.base_customcrm, links.c.base_invoiced
-).where(
+ROWS_OF_PAIR = sa.select(links).where(
     links.c.namespace == sa.bindparam("ns"), links.c.entity == sa.bindparam("of_entity"),
     sa.or_(links.c.customcrm_id == sa.bindparam("customcrm"), links.c.invoiced_id == sa.bindparam("invoiced")),
 ).order_by(links.c.pk)
@@ -238,7 +235,9 @@ class LinkStore:
         self._write_lock = threading.Lock()
         self._known: dict[tuple[str, str, str], Link | None] = {}  # (entity, side, id) -> link, or None: none
         self._known_lock = threading.Lock()
-        self._writes = 0  # a read that raced with a write does not fill the cache with what it read
+        # Per key, how often it was written in this run: a read that raced with a write of its key does not fill the
+        # cache with what it read (writes of other keys do not hold it back).
+        self._versions: dict[tuple[str, str, str], int] = {}
         self._upgrade()
         self._aside = self._set_aside_keys_in_store()  # (stream, source id) of the records set aside
 
@@ -305,12 +304,12 @@ class LinkStore:
         key = (entity, side, str(record_id))
         if key in self._known:
             return self._known[key]
-        writes = self._writes
+        version = self._versions.get(key, 0)
         with self.engine.connect() as db:
             row = db.execute(FIND_LINK[side], self._key(entity, record_id)).mappings().first()
         found = None if row is None else _link(row)
         with self._known_lock:
-            if self._writes == writes:
+            if self._versions.get(key, 0) == version:
                 self._known[key] = found
         return found
 
@@ -322,12 +321,29 @@ class LinkStore:
         with self._known_lock:
             self._known[(entity, side, str(record_id))] = link
 
+    def _remember(self, link: Link, *stale: tuple[str, str | None]) -> None:
+        """After a committed write: the link as it now is, for both its ids, so no read follows its own write; ids
+        that no longer name it (a half-link merged away, an id that changed) are forgotten."""
+        with self._known_lock:
+            for side, record_id in stale:
+                if record_id is not None:
+                    self._forget_key((link.entity, side, str(record_id)))
+            for side in SIDES:
+                if link.id_on(side) is not None:
+                    key = (link.entity, side, str(link.id_on(side)))
+                    self._forget_key(key)
+                    self._known[key] = link
+
     def _forget_cached(self, entity: str, *ids: tuple[str, str | None]) -> None:
         with self._known_lock:
-            self._writes += 1
             for side, record_id in ids:
                 if record_id is not None:
-                    self._known.pop((entity, side, str(record_id)), None)
+                    self._forget_key((entity, side, str(record_id)))
+
+    def _forget_key(self, key: tuple[str, str, str]) -> None:
+        """Under _known_lock: the key's cached link is gone, and a read begun before now may not put it back."""
+        self._versions[key] = self._versions.get(key, 0) + 1
+        self._known.pop(key, None)
 
     def links_of(self, entity: str) -> Iterator[Link]:
         query = sa.select(links).where(links.c.namespace == self.namespace, links.c.entity == entity)
@@ -347,22 +363,20 @@ class LinkStore:
         ids = {f"{side}_id": str(record_id)}
         with self.writing() as db:
             # Checked again under the write lock: another thread may have stored it since.
-            existing_key = db.execute(KEY_OF_LINK[side], self._key(entity, record_id)).first()
-            if existing_key is not None and existing_key.idempotency_key and existing_key.body_hash == body_hash:
-                key = existing_key.idempotency_key
-            elif existing_key is None:
-                db.execute(INSERT_LINK, {
-                    "namespace": self.namespace, "entity": entity, "origin": origin,
-                    "state": LinkState.PENDING.value, "idempotency_key": key, "body_hash": body_hash,
-                    "updated_at": _now(), **ids,
-                })
+            row = db.execute(FIND_LINK[side], self._key(entity, record_id)).mappings().first()
+            if row is not None and row["idempotency_key"] and row["body_hash"] == body_hash:
+                written = dict(row)
+            elif row is None:
+                written = {"entity": entity, "origin": origin, "state": LinkState.PENDING.value,
+                           "idempotency_key": key, "body_hash": body_hash, "updated_at": _now(), **ids}
+                db.execute(INSERT_LINK, {"namespace": self.namespace, **written})
             else:
-                db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), "idempotency_key": key,
-                                               "body_hash": body_hash, "updated_at": _now()})
-        self._forget_cached(entity, (side, record_id))  # after the write: see find()
-        found = self.find(entity, side, record_id)
-        assert found is not None
-        return found
+                changes = {"idempotency_key": key, "body_hash": body_hash, "updated_at": _now()}
+                db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), **changes})
+                written = {**dict(row), **changes}
+        link = _link(written)
+        self._remember(link)  # after the write: see find()
+        return link
 
     def clear_key(self, entity: str, side: str, record_id: str) -> None:
         """After a refused create: the pending link's next create gets a new idempotency key."""
@@ -393,11 +407,11 @@ class LinkStore:
         for side, base in (bases or {}).items():
             values[f"base_{side}"] = _dump(base)
         with self.writing() as db:
-            rows = self._rows(db, entity, customcrm_id, invoiced_id)
-            pks = [row.pk for row in rows]
+            rows = [dict(row) for row in self._rows(db, entity, customcrm_id, invoiced_id)]
+            pks = [row["pk"] for row in rows]
             for side in SIDES:  # a base held only by a half-link merged away is kept too
                 if f"base_{side}" not in values:
-                    held = next((getattr(row, f"base_{side}") for row in rows if getattr(row, f"base_{side}")), None)
+                    held = next((row[f"base_{side}"] for row in rows if row[f"base_{side}"]), None)
                     if held is not None:
                         values[f"base_{side}"] = held
             if pks:
@@ -405,18 +419,19 @@ class LinkStore:
                 if pks[1:]:
                     db.execute(DELETE_LINKS_BY_PK, {"row_pks": pks[1:]})
                 db.execute(UPDATE_LINK_BY_PK, {"row_pk": pks[0], **values})
+                written = {**rows[0], **values}
             else:
-                db.execute(INSERT_LINK, {"namespace": self.namespace, "entity": entity, "origin": origin, **values})
+                written = {"entity": entity, "origin": origin, **values}
+                db.execute(INSERT_LINK, {"namespace": self.namespace, **written})
         # After the write (see find()); a half-link merged away, or an id that changed, is stale on its other side.
-        self._forget_cached(entity, ("customcrm", customcrm_id), ("invoiced", invoiced_id),
-                            *((side, getattr(row, f"{side}_id")) for row in rows for side in SIDES))
+        self._remember(_link(written), *((side, row[f"{side}_id"]) for row in rows for side in SIDES))
 
     def _rows(self, db: Connection, entity: str, customcrm_id: str | None, invoiced_id: str | None) -> list[Any]:
         if customcrm_id is None and invoiced_id is None:
             return []
         # A missing id is bound as NULL, which equals nothing in SQL: only the given ids match.
         return list(db.execute(ROWS_OF_PAIR, {"ns": self.namespace, "of_entity": entity, "customcrm": customcrm_id,
-                                              "invoiced": invoiced_id}))
+                                              "invoiced": invoiced_id}).mappings())
 
     def forget(self, entity: str, side: str, record_id: str) -> None:
         link = self.find(entity, side, record_id)
@@ -540,17 +555,18 @@ def _engine(url: str) -> Engine:
 
 
 def _link(row: Mapping[str, Any]) -> Link:
+    """A link from a row as read, or from the values just written (columns not written are None)."""
     return Link(
         entity=row["entity"],
-        customcrm_id=row["customcrm_id"],
-        invoiced_id=row["invoiced_id"],
+        customcrm_id=row.get("customcrm_id"),
+        invoiced_id=row.get("invoiced_id"),
         origin=row["origin"],
         state=LinkState(row["state"]),
-        idempotency_key=row["idempotency_key"],
-        bases={side: _load(row[f"base_{side}"]) for side in SIDES},
-        note=row["note"],
-        body_hash=row["body_hash"],
-        written_at={side: as_utc(row[f"written_{side}_at"]) for side in SIDES},
+        idempotency_key=row.get("idempotency_key"),
+        bases={side: _load(row.get(f"base_{side}")) for side in SIDES},
+        note=row.get("note"),
+        body_hash=row.get("body_hash"),
+        written_at={side: as_utc(row.get(f"written_{side}_at")) for side in SIDES},
     )
 
 
