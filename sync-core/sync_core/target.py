@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from singer_sdk import Target
+from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.sinks import BatchSink
 
 from sync_core.client import RunStopped
@@ -96,6 +97,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
     stream_order: ClassVar[tuple[str, ...]]  # parents before children
     parents: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     default_sink_class = SyncSink
+    message_reader_class = MsgSpecReader  # the SDK's own, about a third of the stdlib reader's cost per line
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
