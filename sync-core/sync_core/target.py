@@ -22,9 +22,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+import jsonschema_rs
 from singer_sdk import Target
 from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord
 from singer_sdk.sinks import BatchSink
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from sync_core.client import RunStopped
 from sync_core.config import CheckedSettings
@@ -47,6 +50,25 @@ class MiswiredPipeline(SystemExit):
     """Records from the wrong system: writing them would copy a system into itself."""
 
 
+class RecordValidator(BaseJSONSchemaValidator):
+    """Each record against its stream's schema, as the SDK's validator checks it, through jsonschema-rs (the SDK's
+    documented hook: Sink.get_validator)."""
+
+    def __init__(self, schema: dict[str, Any], *, validate_formats: bool) -> None:
+        super().__init__(schema)
+        try:
+            self.validator = jsonschema_rs.validator_for(schema, validate_formats=validate_formats)
+        except (jsonschema_rs.ValidationError, ValueError) as bad:
+            msg = f"Schema Validation Error: {bad}"
+            raise InvalidJSONSchema(msg) from bad
+
+    def validate(self, record: dict[str, Any]) -> None:
+        try:
+            self.validator.validate(record)
+        except jsonschema_rs.ValidationError as invalid:
+            raise InvalidRecord(invalid.message, record) from invalid
+
+
 class SyncSink(BatchSink):
     """A thin adapter from one stream to the executor; the target says which Destination it is."""
 
@@ -63,6 +85,11 @@ class SyncSink(BatchSink):
         its API takes back as they are, and the core parses `_source` times itself. (The SDK would turn `date`
         and `date-time` fields into Python objects that no JSON body can carry; MeltanoLabs' target-hubspot
         overrides this hook for the same reason.)"""
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        if not self.validate_schema:
+            return None
+        return RecordValidator(self.schema, validate_formats=self.validate_field_string_format)
 
     def process_record(self, record: dict, context: dict) -> None:
         self.sync_target.check_source(self.stream_name, record)
