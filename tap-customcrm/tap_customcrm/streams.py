@@ -42,4 +42,6 @@ class UsersStream(CustomcrmStream):
     schema = StreamSchema(SCHEMAS)
 
 
-STREAMS: tuple[type[CustomcrmStream], ...] = (CustomersStream, ProductsStream, OrdersStream, UsersStream)
+# Parents before their children, the order they are synced in (see TapCustomcrm.load_streams): an order's owner,
+# products and customer reach a target before the order does, so the order never waits for them.
+STREAMS: tuple[type[CustomcrmStream], ...] = (UsersStream, ProductsStream, CustomersStream, OrdersStream)

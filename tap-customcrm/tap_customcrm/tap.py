@@ -66,6 +66,11 @@ class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
     def discover_streams(self) -> list[Stream]:
         return [stream_class(tap=self) for stream_class in streams.STREAMS]
 
+    def load_streams(self) -> list[Stream]:
+        """In the order of STREAMS, parents first (the SDK's own sorts them by name, which puts orders before
+        products and users)."""
+        return self.discover_streams()
+
 
 if __name__ == "__main__":
     TapCustomcrm.cli()

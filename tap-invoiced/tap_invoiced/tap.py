@@ -60,12 +60,18 @@ class TapInvoiced(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
     ).to_dict()
 
     def discover_streams(self) -> list[Stream]:
+        # Parents before their children, the order they are synced in: an invoice's customer and items reach a
+        # target before the invoice does, so it never waits for them.
         return [
             streams.CustomersStream(self),
             streams.ContactsStream(self),
-            streams.InvoicesStream(self),
             streams.ItemsStream(self),
+            streams.InvoicesStream(self),
         ]
+
+    def load_streams(self) -> list[Stream]:
+        """In the order of discover_streams (the SDK's own sorts them by name, invoices before items)."""
+        return self.discover_streams()
 
 
 if __name__ == "__main__":

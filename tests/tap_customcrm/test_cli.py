@@ -28,7 +28,7 @@ def test_a_wrong_token_exits_non_zero_with_a_message_that_says_what_to_fix(crm: 
     run = _run("--config", str(config))
 
     assert run.returncode != 0
-    assert "GET /v1/customers -> 401 unauthorized" in run.stderr
+    assert "GET /v1/users -> 401 unauthorized" in run.stderr  # the first stream read: users, parents first
     assert "check the api_token setting" in run.stderr
     assert wrong not in run.stdout + run.stderr
     assert not [line for line in run.stdout.splitlines() if '"RECORD"' in line]
@@ -47,7 +47,7 @@ def test_an_unreachable_service_exits_non_zero_naming_the_request_the_cause_and_
     assert "Traceback" not in run.stderr  # the one-line cause, not the SDK's stack
     final = run.stderr.strip().splitlines()[-1].rsplit(" | ", 1)[-1]
     assert final == (
-        "GET /v1/customers: ConnectionError (Connection refused) "
+        "GET /v1/users: ConnectionError (Connection refused) "
         "-- could not reach the service: check api_url and that it is reachable"
     )
     assert TOKEN not in run.stdout + run.stderr

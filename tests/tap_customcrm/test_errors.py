@@ -44,7 +44,7 @@ def test_an_api_url_that_is_not_a_customcrm_service_fails_at_once_saying_so(web_
     with pytest.raises(FatalAPIError) as failure:
         sync(tap_config(web_page))
     message = str(failure.value)
-    assert message.startswith("GET /v1/customers answered 200 with a body that is not JSON ("), message
+    assert message.startswith("GET /v1/users answered 200 with a body that is not JSON ("), message
     assert message.endswith("); is api_url a Customcrm service?"), message
 
 
@@ -55,6 +55,6 @@ def test_a_service_slower_than_request_timeout_fails_saying_which_setting_to_rai
     with slow as sb, pytest.raises(FatalAPIError) as failure:
         sync(tap_config(sb.url, request_timeout=1, max_retries=1))  # 1 s: the least request_timeout allows
     assert str(failure.value) == (
-        "GET /v1/customers: ReadTimeout (timed out) -- no answer in time: the service is slow or stuck; "
+        "GET /v1/users: ReadTimeout (timed out) -- no answer in time: the service is slow or stuck; "
         "raise request_timeout"
     )

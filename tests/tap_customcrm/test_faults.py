@@ -58,7 +58,7 @@ def test_a_fault_that_outlasts_the_retries_fails_with_the_servers_answer(start_s
     with failing as sb, pytest.raises(RetriableAPIError) as failure:
         sync(tap_config(sb.url, max_retries=2))
     message = str(failure.value)
-    assert message.startswith("GET /v1/customers -> 500 internal_error: "), message
+    assert message.startswith("GET /v1/users -> 500 internal_error: "), message
     assert "safe to retry" in message  # the server's own words
     assert TOKEN not in message
 
