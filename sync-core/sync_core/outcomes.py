@@ -72,11 +72,12 @@ class Outcomes:
         entry = {"run_id": self.run_id, "at": datetime.now(timezone.utc).isoformat(), **entry}
         with self._lock:
             self.audit_entries.append(entry)
-        self._append(self.audit_path, entry)
 
     def take_audit(self) -> list[dict[str, Any]]:
+        """The batch's audit entries, for the link store, once appended to the audit file (one write a batch)."""
         with self._lock:
             entries, self.audit_entries = self.audit_entries, []
+        self._append(self.audit_path, *entries)
         return entries
 
     def show_plan(self, entry: dict[str, Any]) -> None:
@@ -85,14 +86,14 @@ class Outcomes:
             out.write(json.dumps(jsonable(entry), ensure_ascii=False) + "\n")
             out.flush()
 
-    def _append(self, path: Path | None, entry: dict[str, Any]) -> None:
-        if path is None:
+    def _append(self, path: Path | None, *entries: dict[str, Any]) -> None:
+        if path is None or not entries:
             return
-        line = json.dumps(jsonable(entry), ensure_ascii=False, default=str) + "\n"
+        lines = "".join(json.dumps(jsonable(entry), ensure_ascii=False, default=str) + "\n" for entry in entries)
         with self._lock:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as out:
-                out.write(line)
+                out.write(lines)
 
     # The summary.
 
