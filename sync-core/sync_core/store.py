@@ -18,6 +18,7 @@ import random
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -159,6 +160,10 @@ UPDATE_RETRY_BY_PK = retries.update().where(retries.c.pk == sa.bindparam("row_pk
 DELETE_RETRY = retries.delete().where(*_ONE_RETRY)
 
 
+KNOWN_LINKS = 4000  # links a store keeps in memory (each with its merge bases, a few kB)
+_UNKNOWN = object()
+
+
 class StoreUnavailable(RuntimeError):
     """The link store cannot be opened: which one (never its password), why, and the setting to check."""
 
@@ -233,7 +238,9 @@ class LinkStore:
         self.engine = _engine(self.url)
         # SQLite allows one writer at a time: serialise writes here rather than meet "database is locked".
         self._write_lock = threading.Lock()
-        self._known: dict[tuple[str, str, str], Link | None] = {}  # (entity, side, id) -> link, or None: none
+        # (entity, side, id) -> link, or None: none. The most recently used KNOWN_LINKS, so memory stays flat however
+        # many records a run writes; a link that dropped out costs one read if it is needed again.
+        self._known: OrderedDict[tuple[str, str, str], Link | None] = OrderedDict()
         self._known_lock = threading.Lock()
         # Per key, how often it was written in this run: a read that raced with a write of its key does not fill the
         # cache with what it read (writes of other keys do not hold it back).
@@ -302,15 +309,16 @@ class LinkStore:
 
     def find(self, entity: str, side: str, record_id: str) -> Link | None:
         key = (entity, side, str(record_id))
-        if key in self._known:
-            return self._known[key]
+        known = self._known.get(key, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
         version = self._versions.get(key, 0)
         with self.engine.connect() as db:
             row = db.execute(FIND_LINK[side], self._key(entity, record_id)).mappings().first()
         found = None if row is None else _link(row)
         with self._known_lock:
             if self._versions.get(key, 0) == version:
-                self._known[key] = found
+                self._keep(key, found)
         return found
 
     def imagine(self, entity: str, side: str, record_id: str, other_side: str) -> None:
@@ -319,7 +327,7 @@ class LinkStore:
         ids = {f"{side}_id": str(record_id), f"{other_side}_id": f"new:{record_id}"}
         link = Link(entity, ids.get("customcrm_id"), ids.get("invoiced_id"), side, LinkState.LINKED)
         with self._known_lock:
-            self._known[(entity, side, str(record_id))] = link
+            self._keep((entity, side, str(record_id)), link)
 
     def _remember(self, link: Link, *stale: tuple[str, str | None]) -> None:
         """After a committed write: the link as it now is, for both its ids, so no read follows its own write; ids
@@ -332,13 +340,20 @@ class LinkStore:
                 if link.id_on(side) is not None:
                     key = (link.entity, side, str(link.id_on(side)))
                     self._forget_key(key)
-                    self._known[key] = link
+                    self._keep(key, link)
 
     def _forget_cached(self, entity: str, *ids: tuple[str, str | None]) -> None:
         with self._known_lock:
             for side, record_id in ids:
                 if record_id is not None:
                     self._forget_key((entity, side, str(record_id)))
+
+    def _keep(self, key: tuple[str, str, str], link: Link | None) -> None:
+        """Under _known_lock: cache a link, dropping the least recently cached beyond KNOWN_LINKS."""
+        self._known[key] = link
+        self._known.move_to_end(key)
+        while len(self._known) > KNOWN_LINKS:
+            self._known.popitem(last=False)
 
     def _forget_key(self, key: tuple[str, str, str]) -> None:
         """Under _known_lock: the key's cached link is gone, and a read begun before now may not put it back."""
