@@ -71,8 +71,8 @@ def _crash_lines(result: CrashSoak, kills: int) -> tuple[bool, list[str]]:
         f"## Crash soak: {'passed' if ok else 'FAILED'} ({result.seconds / 60:.1f} min)",
         f"- Seeded: Customcrm {result.size.customers} customers, {result.size.products} products, "
         f"{result.size.orders} orders; Invoiced {result.size.invoiced_customers} companies; before each run, new "
-        "records on both sides, an order Invoiced refuses (its customer is inactive) and the previous one's customer "
-        "made active",
+        "records on both sides, an order Invoiced refuses (a negative total), one whose customer is inactive (set "
+        "aside before it is sent) and the previous one's customer made active",
         f"- {result.crashes} runs of `meltano run sync` crashed: {named} at a named crash point (SYNC_CRASH_AT), "
         f"{result.crashes - named} by a SIGKILL of one of its processes at a random moment ({len(result.kills)} "
         f"runs in all: the other {len(result.kills) - result.crashes} ran to their end, their victim gone before its "

@@ -164,13 +164,15 @@ def crashed_run(systems: TwoWay, where: str) -> str:
 
 def _new_work(systems: TwoWay, rng: random.Random, round_number: int, count: int, seeded: list[str]) -> None:
     """Records for the next run to write both ways, so that a kill lands among writes: new customers on both sides
-    and edits of seeded ones; a new inactive customer with an order (Invoiced refuses a new invoice for it); and the
-    previous round's inactive customer made active, so the order it blocked is set free."""
+    and edits of seeded ones; an order whose lines add up to a negative total (Invoiced refuses it); a new inactive
+    customer with an order (set aside as blocked before it is sent); and the previous round's inactive customer made
+    active, so the order it blocked is set free."""
+    new = []
     for n in range(count):
         serial = f"{round_number}-{n}"
-        systems.crm("POST", "/customers", json={"name": f"Crash Round {serial}", "email": f"crash{serial}@crm.example",
-                                                "org_number": f"CRASH-{serial}", "currency": "NOK",
-                                                "status": "active"})
+        new.append(systems.crm("POST", "/customers", json={
+            "name": f"Crash Round {serial}", "email": f"crash{serial}@crm.example", "org_number": f"CRASH-{serial}",
+            "currency": "NOK", "status": "active"})["id"])
         systems.inv("POST", "/customers", json={"name": f"Crash Invoiced {serial}", "type": "company",
                                                 "email": f"crash{serial}@inv.example"})
     for customer_id in rng.sample(seeded, min(count, len(seeded))):
@@ -183,10 +185,12 @@ def _new_work(systems: TwoWay, rng: random.Random, round_number: int, count: int
         "org_number": f"DORMANT-{round_number}", "currency": "NOK", "status": "inactive"})
     product = next(p for p in systems.crm_all("products") if p["active"])
     user = systems.crm_all("users")[0]
-    systems.crm("POST", "/orders", json={
-        "order_number": f"CRASH-{round_number}", "customer_id": dormant["id"], "owner_user_id": user["id"],
-        "order_date": "2026-11-02", "currency": "NOK",
-        "lines": [{"product_id": product["id"], "description": "Widget", "quantity": "1", "unit_price": "10.00"}]})
+    for number, customer_id, price in ((f"CRASH-{round_number}", dormant["id"], "10.00"),
+                                       (f"CRASH-NEGATIVE-{round_number}", new[0], "-10.00")):
+        systems.crm("POST", "/orders", json={
+            "order_number": number, "customer_id": customer_id, "owner_user_id": user["id"],
+            "order_date": "2026-11-02", "currency": "NOK",
+            "lines": [{"product_id": product["id"], "description": "Widget", "quantity": "1", "unit_price": price}]})
 
 
 def _settle(systems: TwoWay) -> int:

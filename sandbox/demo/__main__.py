@@ -133,7 +133,7 @@ def first_syncs(meltano: Meltano, systems: Systems) -> None:
         say(f"  {line}")
     for target in TARGETS:
         if lines := report.rejects(DEMO_DIR / f"{target}-rejects.jsonl"):
-            say(f"Set aside by {target} (in .demo/{target}-rejects.jsonl, retried when the record changes):")
+            say(f"Set aside by {target} (in .demo/{target}-rejects.jsonl, each saying when it is tried again):")
             for line in lines:
                 say(f"  {line}")
 

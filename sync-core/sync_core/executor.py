@@ -210,7 +210,7 @@ class Executor:
             self.seen.add((destination.stream, _source_id(record)))
         refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(_retries_key(destination))
                    if r.kind is RetryKind.REJECTED
-                   or (r.kind is RetryKind.BLOCKED and not self._parent_written_since(destination, r))}
+                   or (r.kind is RetryKind.BLOCKED and not self._parent_changed_since(destination, r))}
         unchanged_rejects = [r for r in latest if refused.get(_source_id(r)) == _plain(r)]
         if unchanged_rejects:
             # Refused before, exactly as it is now: only a new version of the record (or of the parent that
@@ -249,7 +249,7 @@ class Executor:
         earlier = [r for r in self.store.set_aside_records(_retries_key(destination))
                    if (destination.stream, r.source_id) not in self.seen]
         again = [r for r in earlier if r.kind.retry_can_fix
-                 or (r.kind is RetryKind.BLOCKED and self._parent_written_since(destination, r))]
+                 or (r.kind is RetryKind.BLOCKED and self._parent_changed_since(destination, r))]
         held = [r for r in earlier if r.kind is RetryKind.HELD]
         if held and self.budget.room_for(len(held)):
             again += held
@@ -263,13 +263,15 @@ class Executor:
             self.logger.info("Retrying %d %s record(s) set aside by earlier runs", len(again), destination.stream)
             self.run(destination, [r.record for r in again], final=True)
 
-    def _parent_written_since(self, destination: Destination, blocked: Retry) -> bool:
-        """Whether the parent a BLOCKED record waits for was written after the record was set aside. Read from the
-        parent's link, so it survives a crash between the parent's write and the child's retry."""
+    def _parent_changed_since(self, destination: Destination, blocked: Retry) -> bool:
+        """Whether the link of the parent a BLOCKED record waits for was saved after the record was set aside (the
+        parent written, or its state learnt from the other side). Read from the link store, so it survives a crash
+        between the parent's write and the child's retry. A child tried again while its parent is still known to
+        refuse it is set aside again without a request (see the destination's rules)."""
         entity, _, parent_id = (blocked.blocked_on or "").partition(":")
         parent = self.store.find(entity, destination.source_side, parent_id) if parent_id else None
-        written = parent.written_at.get(destination.side) if parent is not None else None
-        return written is not None and blocked.last_seen is not None and written > blocked.last_seen
+        saved = parent.updated_at if parent is not None else None
+        return saved is not None and blocked.last_seen is not None and saved > blocked.last_seen
 
     def _worth_an_index(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> bool:
         if destination.stream in self._indexes or not destination.match_rules:
@@ -532,13 +534,12 @@ class Executor:
         state = LinkState.TOMBSTONED if decided.action.removes or incoming.deleted else LinkState.LINKED
         if after is not None:
             # A write always saves the link, with the time of the write (what releases the children it blocked, see
-            # _parent_written_since); a no-op only when something about the link changed.
+            # _parent_changed_since); a no-op only when something about the link changed.
             unchanged_link = (not decided.action.writes and link is not None and link.state is state
                               and link.id_on(destination.side) == after.id
                               and link.base(destination.side) == decided.base)
             if not unchanged_link:
-                self._save_link(destination, incoming, after, state, decided.base,
-                                written=decided.action.writes)
+                self._save_link(destination, incoming, after, state, decided.base)
         self._count(destination, decided, source_id)
         self.store.resolved(_retries_key(destination), source_id)
 
@@ -589,7 +590,7 @@ class Executor:
                             origin=destination.source_side, state=LinkState.CONFLICT, note=decided.reason)
 
     def _save_link(self, destination: Destination, incoming: Incoming, live: Live, state: LinkState,
-                   base: Mapping[str, Any], *, written: bool) -> None:
+                   base: Mapping[str, Any]) -> None:
         source_id = incoming.source_id
         ids = {f"{destination.source_side}_id": source_id, f"{destination.side}_id": live.id}
         self.store.save(
@@ -597,7 +598,6 @@ class Executor:
             customcrm_id=ids["customcrm_id"], invoiced_id=ids["invoiced_id"], origin=destination.source_side,
             state=state,
             bases={destination.side: dict(base), destination.source_side: destination.peer_base(base, live, incoming)},
-            written_on=destination.side if written else None,
         )
 
     def _vanished(self, destination: Destination, link: Link, source_id: str) -> None:

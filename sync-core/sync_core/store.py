@@ -32,8 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 # 2: records set aside are keyed by stream and destination (retries_key). 3: a pending create keeps the hash of the
-# body its idempotency key was first sent with; a link keeps when the sync last wrote each side; one lease per
-# namespace (sync_leases).
+# body its idempotency key was first sent with; one lease per namespace (sync_leases).
 SCHEMA_VERSION = 3
 SIDES = ("customcrm", "invoiced")
 
@@ -82,9 +81,6 @@ links = sa.Table(
     sa.Column("base_invoiced", sa.Text),
     sa.Column("note", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    # When the sync last wrote the record in each system: what releases the children its state blocked there.
-    sa.Column("written_customcrm_at", sa.DateTime(timezone=True)),
-    sa.Column("written_invoiced_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("namespace", "entity", "customcrm_id", name="uq_links_customcrm"),
     sa.UniqueConstraint("namespace", "entity", "invoiced_id", name="uq_links_invoiced"),
 )
@@ -185,7 +181,7 @@ class Link:
     bases: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # per side, in its own shape
     note: str | None = None
     body_hash: str | None = None
-    written_at: Mapping[str, datetime | None] = field(default_factory=dict)  # per side: the sync's last write there
+    updated_at: datetime | None = None  # when it was last saved: a child its parent blocked is tried again after it
 
     def id_on(self, side: str) -> str | None:
         return self.customcrm_id if side == "customcrm" else self.invoiced_id
@@ -291,7 +287,7 @@ class LinkStore:
             if version < 2:
                 _key_retries_by_destination(db)
             if version < 3:
-                _add_columns(db, links, ("body_hash", "written_customcrm_at", "written_invoiced_at"))
+                _add_columns(db, links, ("body_hash",))
             db.execute(schema_info.update().values(version=SCHEMA_VERSION))
 
     @property
@@ -409,16 +405,12 @@ class LinkStore:
         state: LinkState,
         bases: Mapping[str, Mapping[str, Any] | None] | None = None,
         note: str | None = None,
-        written_on: str | None = None,
     ) -> None:
-        """Insert or update the link of this pair; bases not given are kept. `written_on`: the side the sync just
-        wrote, recorded in the same transaction as the link."""
+        """Insert or update the link of this pair; bases not given are kept."""
         values: dict[str, Any] = {
             "customcrm_id": customcrm_id, "invoiced_id": invoiced_id, "state": state.value,
             "note": note, "updated_at": _now(),
         }
-        if written_on is not None:
-            values[f"written_{written_on}_at"] = values["updated_at"]
         for side, base in (bases or {}).items():
             values[f"base_{side}"] = _dump(base)
         with self.writing() as db:
@@ -581,7 +573,7 @@ def _link(row: Mapping[str, Any]) -> Link:
         bases={side: _load(row.get(f"base_{side}")) for side in SIDES},
         note=row.get("note"),
         body_hash=row.get("body_hash"),
-        written_at={side: as_utc(row.get(f"written_{side}_at")) for side in SIDES},
+        updated_at=as_utc(row.get("updated_at")),
     )
 
 

@@ -389,6 +389,20 @@ class InvoicesDestination(InvoicedDestination):
             raise Blocked(msg, parent=("customer", incoming.customer_source), answer=failure.answer,
                           after_lost_answer=failure.after_lost_answer) from None
 
+    def _refuse_for_an_inactive_customer(self, reference: Any) -> None:
+        """Invoiced creates no invoice for an inactive customer: when the link store knows the customer as inactive
+        (the values both sides last agreed on), the invoice is set aside as blocked without a request."""
+        if not isinstance(reference, Mapping):
+            return
+        source = reference["customcrm_id"]
+        link = self.store.find("customer", "customcrm", str(source))
+        agreed = link.base("invoiced") if link is not None else None
+        if agreed is not None and agreed.get("active") is False:
+            msg = (f"customer {source} is inactive in Invoiced (as the sync last left it), and Invoiced creates no "
+                   f"invoice for an inactive customer: nothing was sent; it is sent again once customer {source} is "
+                   "written, e.g. when it is made active in Customcrm")
+            raise Blocked(msg, parent=("customer", str(source)))
+
     def _void(self, live: Live) -> Live:
         try:
             return self.live(self.api.action(f"{self.path}/{live.id}/void"))
@@ -400,6 +414,8 @@ class InvoicesDestination(InvoicedDestination):
             raise
 
     def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
+        if live is None:
+            self._refuse_for_an_inactive_customer(values.get("customer"))
         body = super().body(values, live)
         body.pop("voided", None)  # voiding is its own request
         if "customer" in body:

@@ -41,7 +41,8 @@ def _crashed(systems: TwoWay, where: str) -> SyncRun:
     return run
 
 
-def _new_customers(systems: TwoWay, count: int, *, status: str = "active") -> list[dict[str, Any]]:
+def _new_customers(systems: TwoWay, count: int, *, status: str = "active",
+                   unit_price: str = "10.00") -> list[dict[str, Any]]:
     """Customers typed into Customcrm, each with an order of an active product."""
     product = next(p for p in systems.crm_all("products") if p["active"])
     user = systems.crm_all("users")[0]
@@ -55,7 +56,7 @@ def _new_customers(systems: TwoWay, count: int, *, status: str = "active") -> li
             "order_number": f"CP-{n}", "customer_id": customer["id"], "owner_user_id": user["id"],
             "order_date": "2026-11-02", "currency": "NOK",
             "lines": [{"product_id": product["id"], "description": "Widget", "quantity": "2",
-                       "unit_price": "10.00"}]})
+                       "unit_price": unit_price}]})
         made.append(customer)
     return made
 
@@ -82,8 +83,11 @@ def _all_synced(systems: TwoWay) -> None:
     assert valid_orders <= invoiced_orders, sorted(valid_orders - invoiced_orders)
     orders = {o["id"]: o for o in systems.crm_all("orders")}
     for row in systems.set_aside():
+        order = orders.get(row["source_id"], {})
+        if order.get("status") == "cancelled":
+            continue  # an order refused for its own content, then cancelled: nothing left to send
         assert row["kind"] == "blocked", row  # no transient left, nothing refused or waiting
-        assert orders[row["source_id"]]["customer_id"] in inactive, row
+        assert order["customer_id"] in inactive, row
         assert "is inactive" in row["reason"], row
 
 
@@ -111,19 +115,37 @@ def test_killed_after_a_create_answered_before_its_link_is_saved(systems: TwoWay
 
 
 def test_killed_after_a_refused_create_before_its_key_is_cleared(systems: TwoWay) -> None:
-    """The order of an inactive customer is refused, and the run dies before the refused create's key is cleared.
-    The user then fixes it (makes the customer active): the next run must not be answered the old refusal, which
+    """An order whose lines add up to a negative total is refused by Invoiced, and the run dies before the refused
+    create's key is cleared. The user then fixes the order: the next run must not be answered the old refusal, which
     Invoiced replays for that key whatever comes with it."""
-    (dormant,) = _new_customers(systems, 1, status="inactive")
+    (customer,) = _new_customers(systems, 1, unit_price="-10.00")
     _new_customers(systems, 2)
     _crashed(systems, "target-invoiced:create-refused")
-    systems.crm("PATCH", f"/customers/{dormant['id']}", json={"status": "active"})
+    (order,) = [o for o in systems.crm_all("orders") if o["customer_id"] == customer["id"]]
+    fixed = [{k: line[k] for k in ("product_id", "description", "quantity")} | {"unit_price": "10.00"}
+             for line in order["lines"]]
+    systems.crm("PATCH", f"/orders/{order['id']}", json={"lines": fixed})
 
     systems.sync()
     _all_synced(systems)
-    (order,) = [o for o in systems.crm_all("orders") if o["customer_id"] == dormant["id"]]
     assert systems.linked("/invoices", order["id"])
     _then_quiet(systems)
+
+
+def test_a_refused_create_whose_key_was_not_cleared_is_refused_for_its_own_reason(systems: TwoWay) -> None:
+    """The same crash, and the order left as it is: the next run does not take the replayed refusal as its verdict,
+    but tries once more with a fresh key, and sets the order aside with the reason about its own content."""
+    (customer,) = _new_customers(systems, 1, unit_price="-10.00")
+    _crashed(systems, "target-invoiced:create-refused")
+
+    run = systems.sync()
+    (order,) = [o for o in systems.crm_all("orders") if o["customer_id"] == customer["id"]]
+    (refused,) = [row for row in systems.set_aside() if row["source_id"] == order["id"]]
+    assert refused["kind"] == "rejected"
+    assert "cannot be negative" in refused["reason"]
+    assert run.inv_writes.count(("POST", "/invoices")) == 2  # the inherited key's replay, then a fresh key's verdict
+    systems.crm("PATCH", f"/orders/{order['id']}", json={"status": "cancelled"})  # out of the later tests' way
+    systems.sync()
 
 
 def test_killed_after_a_parent_is_written_before_its_blocked_children_are_retried(systems: TwoWay) -> None:
