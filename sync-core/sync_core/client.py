@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from importlib import metadata
 from typing import Any
 
 import backoff
@@ -37,6 +38,10 @@ class RequestFailed(Exception):
         # An earlier try of this request got no answer: a system that keeps a key's first answer may have answered
         # this one from what that try sent, so the answer need not be about this request's body.
         self.after_lost_answer = after_lost_answer
+
+
+class Stale(Exception):
+    """The system refused a write because its record changed since it was read (a 412 to If-Match)."""
 
 
 class RunStopped(Exception):
@@ -122,6 +127,22 @@ class ApiClient:
         self.requests_sent = 0
         self.writes_sent = 0
         self._count_lock = threading.Lock()
+
+    @classmethod
+    def for_plugin(cls, rules: HTTPRules, base_url: str, auth: requests.auth.AuthBase, config: Mapping[str, Any], *,
+                   plugin: str, logger: logging.Logger, crashes: CrashPoints | None = None) -> ApiClient:
+        """A client with the plugin's HTTP settings (sync_core.http.settings; their defaults are the schema's)."""
+        return cls(
+            rules, base_url, auth,
+            max_in_flight=int(config["max_in_flight"]),
+            timeout=float(config["request_timeout"]),
+            max_retries=int(config["max_retries"]),
+            retry_wait_seconds=float(config["retry_wait_seconds"]),
+            user_agent=config.get("user_agent") or f"{plugin}/{metadata.version(plugin)}",
+            logger=logger,
+            ca_bundle=config.get("ca_bundle"),
+            crashes=crashes,
+        )
 
     def request(
         self,

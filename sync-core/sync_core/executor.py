@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from sync_core.client import RequestFailed, RunStopped
+from sync_core.client import RequestFailed, RunStopped, Stale
 from sync_core.crashpoints import CrashPoints
 from sync_core.outcomes import Outcomes
 from sync_core.planner import Action, Incoming, Live, Plan, Rules, plan
@@ -34,10 +34,6 @@ UNCOUNTED_INDEX_THRESHOLD = 20  # unlinked records of a batch worth a full read,
 
 class Unprocessable(Exception):
     """A record the destination cannot take as it is (e.g. a reference that can never resolve): a reject."""
-
-
-class Stale(Exception):
-    """The destination refused a write because its record changed since it was read (a 412 to If-Match)."""
 
 
 class Blocked(Exception):
@@ -80,6 +76,10 @@ class Destination(Protocol):
 
     def count(self) -> int | None:
         """How many records a full list read would return, or None when the system cannot say cheaply."""
+        ...
+
+    def pick(self, versions: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+        """Of one record's versions in one batch, the one that counts."""
         ...
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
@@ -205,7 +205,7 @@ class Executor:
     # A batch of one stream.
 
     def run(self, destination: Destination, records: Sequence[Mapping[str, Any]], *, final: bool = False) -> None:
-        latest = _latest_per_source(records, getattr(destination, "pick", None))
+        latest = _latest_per_source(records, destination.pick)
         for record in latest:
             self.seen.add((destination.stream, _source_id(record)))
         refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(_retries_key(destination))
@@ -711,12 +711,11 @@ def _source_id(record: Mapping[str, Any]) -> str:
 
 
 def _latest_per_source(
-    records: Iterable[Mapping[str, Any]],
-    pick: Callable[[list[Mapping[str, Any]]], Mapping[str, Any]] | None = None,
+    records: Iterable[Mapping[str, Any]], pick: Callable[[list[Mapping[str, Any]]], Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:
-    """A bookmark tie can send a record twice in one batch: keep the last version (or the one the destination
-    picks, e.g. a live item over its archived version), in first-seen order."""
+    """A bookmark tie can send a record twice in one batch: the version the destination picks (the last, or e.g. a
+    live item over its archived version), in first-seen order."""
     versions: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
         versions.setdefault(_source_id(record), []).append(record)
-    return [pick(found) if pick is not None and len(found) > 1 else found[-1] for found in versions.values()]
+    return [pick(found) if len(found) > 1 else found[0] for found in versions.values()]

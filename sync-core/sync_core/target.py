@@ -32,13 +32,13 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from sync_core.client import RunStopped
 from sync_core.config import CheckedSettings
 from sync_core.crashpoints import CrashPoints
+from sync_core.destination import SYSTEM_NAMES
 from sync_core.executor import SOURCE, DeleteBudget, Destination, Executor
 from sync_core.lease import Lease, LeaseHeld, LeaseLost
 from sync_core.outcomes import Outcomes
 from sync_core.secrets import SecretSafeConfig
 from sync_core.store import LinkStore, meltano_folder, retries_key
 
-SYSTEM_NAMES = {"customcrm": "Customcrm", "invoiced": "Invoiced"}
 # The operator's files, and their names in the namespace's folder when no setting gives a path.
 OPERATOR_FILES = {"summary_path": "summary.json", "rejects_path": "rejects.jsonl", "audit_path": "audit.jsonl"}
 WHAT_BRINGS_BACK = ("transient, waiting and quarantined ones are retried every run, blocked ones once their parent "

@@ -25,22 +25,7 @@ class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
         return customcrm.where(self.config)
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_url",
-            th.URIType(pattern="^https?://"),  # requests' own error for a missing scheme never names the setting
-            required=True,
-            title="API URL",
-            description="Root URL of the Customcrm service, without the /v1 suffix.",
-            examples=["https://crm.example.com", "http://127.0.0.1:8801"],
-        ),
-        th.Property(
-            "api_token",
-            th.StringType(min_length=1),
-            required=True,
-            secret=True,
-            title="API token",
-            description="Bearer token of a Customcrm user allowed to list every entity.",
-        ),
+        *customcrm.CONNECTION_SETTINGS,
         th.Property(
             "start_date",
             th.DateTimeType,

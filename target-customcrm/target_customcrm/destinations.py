@@ -9,25 +9,20 @@ through the links, and become Customcrm ids only in the body of a write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from customcrm_invoiced_mapper.engine import map_record
-from customcrm_invoiced_mapper.spec import Flow
+from sync_core.destination import Reference, SystemDestination, ToPeer
 from sync_core.executor import SOURCE, MatchRule, Unprocessable
+from sync_core.http.customcrm import CustomcrmApi
 from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
-from sync_core.store import LinkState, LinkStore
-from sync_core.times import parse_instant
-from sync_core.values import CUSTOMCRM_MAPS, canonical, casefolded, flatten, unflatten
-
-from target_customcrm.api import CustomcrmApi
+from sync_core.store import LinkStore
+from sync_core.values import CUSTOMCRM_MAPS, INVOICED_MAPS, canonical, casefolded
 
 CROSS_REFERENCE = MatchRule("external_ids.invoiced")
 OWN_ID = MatchRule("id")  # the Customcrm id Invoiced keeps in metadata.customcrm_id
 CASE_BLIND = FieldRule(same=casefolded)
-READ_ONLY = frozenset({"id", "version", "created_at", "updated_at", "deleted_at", "total", "amount"})
 
 
 @dataclass(frozen=True)
@@ -61,101 +56,22 @@ class Users:
                      if (u.get("email") or "").casefold() == wanted and not u.get("deleted_at")), None)
 
 
-class CustomcrmDestination:
+class CustomcrmDestination(SystemDestination):
     side = "customcrm"
     source_side = "invoiced"
-    stream: ClassVar[str]
-    entity: ClassVar[str]
-    path: ClassVar[str]
-    match_rules: ClassVar[tuple[MatchRule, ...]]
+    maps = CUSTOMCRM_MAPS
+    peer_maps = INVOICED_MAPS
+    read_only = frozenset({"id", "version", "created_at", "updated_at", "deleted_at", "total", "amount"})
+    peer_cross_reference = "metadata.customcrm_id"
 
-    def __init__(
-        self, api: CustomcrmApi, store: LinkStore, flow: Flow, zone: ZoneInfo, *, users: Users, options: Options
-    ) -> None:
-        self.api, self.store, self.flow, self.zone = api, store, flow, zone
-        self.users, self.options = users, options
-        self.rules = self.make_rules()
+    def __init__(self, api: CustomcrmApi, store: LinkStore, to_peer: ToPeer, *, users: Users,
+                 options: Options) -> None:
+        self.users, self.options = users, options  # before the rules, which read the options
+        super().__init__(api, store, to_peer)
 
-    def make_rules(self) -> Rules:
-        raise NotImplementedError
-
-    # Reading.
-
-    def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
-        source = record[SOURCE]
-        return Incoming(
-            source_id=str(source["id"]),
-            values=flatten(record, maps=CUSTOMCRM_MAPS),
-            updated_at=_instant(source.get("updated_at")),
-            deleted=source.get("deleted_at") is not None,
-        )
-
-    def fetch(self, record_id: str) -> Live | None:
-        found = self.api.get(f"{self.path}/{record_id}")
-        if found is None or found.get("deleted_at"):
-            return None  # deleted in Customcrm: that delete travels the other way
-        return self.live(found)
-
-    def lookup(self, rule: MatchRule, value: Any) -> list[Live]:
-        if rule.field == "id":
-            found = self.fetch(str(value))
-            return [] if found is None else [found]
-        name = "external_id[invoiced]" if rule.field == "external_ids.invoiced" else rule.field
-        return [self.live(found) for found in self.api.list(self.path, {name: value})]
-
-    def list_all(self) -> Iterable[Live]:
-        return (self.live(found) for found in self.api.list(self.path))
-
-    def count(self) -> int | None:
-        return None  # Customcrm's lists carry no count
-
-    def live(self, found: Mapping[str, Any]) -> Live:
-        return Live(id=str(found["id"]), values=self.project(found), updated_at=_instant(found.get("updated_at")),
-                    record=found)
-
-    def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
-        return flatten(found, maps=CUSTOMCRM_MAPS)
-
-    # Writing.
-
-    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
-        if plan.action is Action.CREATE:
-            return self.live(self.api.create(self.path, self.body(incoming.values, None), idempotency_key))
-        assert live is not None
-        if plan.action is Action.UPDATE:
-            body = self.body(plan.updates, live)
-            return self.live(self.api.update(f"{self.path}/{live.id}", body, live.record.get("version")))
-        if plan.action is Action.DELETE:
-            self.api.delete(f"{self.path}/{live.id}", live.record.get("version"))
-            return Live(live.id, live.values, live.updated_at, {**live.record, "deleted": True})
-        msg = f"{self.stream} cannot {plan.action.value} in Customcrm"
-        raise Unprocessable(msg)
-
-    def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
-        return {name: value for name, value in unflatten(values, maps=CUSTOMCRM_MAPS).items()
-                if name not in READ_ONLY}
-
-    def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
-        """The base in Invoiced's shape, mapped with the mapping layer from the live record with every agreed
-        field set to the agreed value (see sync-core's README)."""
-        agreed = dict(live.record)
-        for path, value in unflatten(self.in_customcrm_ids(base), maps=CUSTOMCRM_MAPS).items():
-            if isinstance(value, Mapping) and isinstance(agreed.get(path), Mapping):
-                agreed[path] = {**agreed[path], **value}
-            elif path not in READ_ONLY:
-                agreed[path] = value
-        agreed["deleted_at"] = None
-        mapped = map_record(self.flow, "to_invoiced", agreed, self.zone)
-        if "_reject" in mapped:
-            return None
-        peer = flatten(mapped)
-        # The cross-reference as Invoiced holds it (none yet after a first create): one it lacks gets written.
-        peer["metadata.customcrm_id"] = incoming.values.get("id")
-        return peer
-
-    def in_customcrm_ids(self, base: Mapping[str, Any]) -> dict[str, Any]:
-        """The base with its references (kept in the mapper's form) back in Customcrm ids, where they resolve."""
-        return dict(base)
+    def peer_cross_reference_value(self, incoming: Incoming) -> Any:
+        """As Invoiced holds it: none yet after a first create, so one it lacks gets written."""
+        return incoming.values.get("id")
 
 
 def _by_flag(live: Live) -> tuple[Action, str]:
@@ -194,8 +110,7 @@ class ProductsDestination(CustomcrmDestination):
             else None,
         )
 
-    @staticmethod
-    def pick(versions: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+    def pick(self, versions: list[Mapping[str, Any]]) -> Mapping[str, Any]:
         """An archived version next to a live one of the same item is a price change (archive and re-create in
         Invoiced), not a delete: the live version counts."""
         live = [v for v in versions if v.get("active") is not False and v[SOURCE].get("deleted_at") is None]
@@ -223,93 +138,50 @@ class OrdersDestination(CustomcrmDestination):
             else "an invoice typed in Invoiced makes no order (create_orders_from_invoiced is off)",
         )
 
+    references = (Reference("customer_id", "customer"), Reference("lines", "product", within="product_id"))
+
     def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
         incoming = super().prepare(record, final=final)
-        if incoming.deleted:
-            return incoming
-        waiting: list[str] = []
-        customer = incoming.values.get("customer_id")
-        if isinstance(customer, Mapping):
-            self._linked("customer", customer["invoiced_id"], waiting)
-        for line in incoming.values.get("lines") or []:
-            product = line.get("product_id")
-            if isinstance(product, Mapping):
-                self._linked("product", product["invoiced_id"], waiting)
         owner = incoming.values.get("owner_user_id")
-        if isinstance(owner, Mapping) and owner.get("email") and self.users.id_of(owner["email"]) is None:
+        if not incoming.deleted and isinstance(owner, Mapping) and owner.get("email") and \
+                self.users.id_of(owner["email"]) is None:
             msg = (f"owner_user_id: no Customcrm user has the e-mail {owner['email']!r} set as the invoice's sales "
                    "rep in Invoiced; fix: set a Customcrm user's e-mail there, or add that user to Customcrm")
             raise Unprocessable(msg)
-        return Incoming(incoming.source_id, incoming.values, incoming.updated_at, incoming.deleted, tuple(waiting))
-
-    def _linked(self, entity: str, invoiced_id: str, waiting: list[str]) -> str | None:
-        link = self.store.find(entity, "invoiced", str(invoiced_id))
-        if link is None or link.customcrm_id is None or link.state is LinkState.PENDING:
-            waiting.append(f"{entity} {invoiced_id}")
-            return None
-        # One deleted since still names its record: an edit of another field goes through, and a write that
-        # carries the reference is answered by Customcrm, which refuses references to deleted records.
-        return link.customcrm_id
-
-    def _reference(self, entity: str, customcrm_id: Any) -> dict[str, str] | None:
-        if customcrm_id is None:
-            return None
-        link = self.store.find(entity, "customcrm", str(customcrm_id))
-        if link is None or link.invoiced_id is None:
-            return {"customcrm_id": str(customcrm_id)}  # linked to nothing: never equal to an Invoiced reference
-        return {"invoiced_id": link.invoiced_id}
+        return incoming
 
     def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
         values = super().project(found)
-        values["customer_id"] = self._reference("customer", found.get("customer_id"))
         values["owner_user_id"] = {"email": self.users.email_of(found.get("owner_user_id"))}
-        values["lines"] = [
-            {"product_id": self._reference("product", line.get("product_id")), "description": line["description"],
-             "quantity": line["quantity"], "unit_price": line["unit_price"]}
-            for line in found.get("lines") or []
-        ]
         return values
 
-    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
-        if plan.action is Action.VOID and live is not None:
-            cancelled = self.api.update(f"{self.path}/{live.id}", {"status": "cancelled"}, live.record.get("version"))
-            return self.live(cancelled)
-        return super().carry_out(plan, incoming, live, idempotency_key)
+    def project_line(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        return {"description": line["description"], "quantity": line["quantity"], "unit_price": line["unit_price"]}
 
-    def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
-        return super().body(self.in_customcrm_ids(values, live=live, strict=True), live)
+    def remove(self, plan: Plan, incoming: Incoming, live: Live) -> Live | None:
+        if plan.action is Action.VOID:
+            return self.live(self.api.update(f"{self.path}/{live.id}", {"status": "cancelled"},
+                                             live.record.get("version")))
+        return super().remove(plan, incoming, live)
 
-    def in_customcrm_ids(self, values: Mapping[str, Any], *, live: Live | None = None,
-                         strict: bool = False) -> dict[str, Any]:
-        out = dict(values)
-        if isinstance(out.get("customer_id"), Mapping):
-            out["customer_id"] = self._customcrm_id("customer", out["customer_id"]["invoiced_id"], strict)
-        if isinstance(out.get("owner_user_id"), Mapping):
-            email = out["owner_user_id"].get("email")
-            out["owner_user_id"] = self.users.id_of(email) if email else None
-            if out["owner_user_id"] is None:
+    def in_own_ids(self, values: Mapping[str, Any], *, strict: bool = False,
+                   live: Live | None = None) -> dict[str, Any]:
+        """Besides the references: the owner by e-mail (left out when no user has it), and the lines as
+        Customcrm replaces them, a line that is the same keeping its id."""
+        out = super().in_own_ids(values, strict=strict, live=live)
+        owner = out.get("owner_user_id")
+        if isinstance(owner, Mapping):
+            user_id = self.users.id_of(owner["email"]) if owner.get("email") else None
+            if user_id is None:
                 out.pop("owner_user_id")
+            else:
+                out["owner_user_id"] = user_id
         if "lines" in out:
             ids = {line["id"] for line in (live.record.get("lines") or [])} if live is not None else set()
-            lines = []
-            for line in out["lines"] or []:
-                sent = {k: v for k, v in line.items() if k not in ("id", "amount")}
-                if isinstance(sent.get("product_id"), Mapping):
-                    sent["product_id"] = self._customcrm_id("product", sent["product_id"]["invoiced_id"], strict)
-                if line.get("id") in ids:
-                    sent["id"] = line["id"]  # the same line, kept
-                lines.append(sent)
-            out["lines"] = lines
+            out["lines"] = [{**{k: v for k, v in line.items() if k not in ("id", "amount")},
+                             **({"id": line["id"]} if line.get("id") in ids else {})}
+                            for line in out["lines"] or []]
         return out
-
-    def _customcrm_id(self, entity: str, invoiced_id: str, strict: bool) -> str | None:
-        link = self.store.find(entity, "invoiced", str(invoiced_id))
-        if link is None or link.customcrm_id is None:
-            if strict:
-                msg = f"{entity} {invoiced_id} is not linked to Customcrm any more"
-                raise Unprocessable(msg)
-            return None
-        return link.customcrm_id
 
     def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
         peer = super().peer_base(base, live, incoming)
@@ -321,15 +193,6 @@ class OrdersDestination(CustomcrmDestination):
             peer["metadata.sales_rep_name"] = user.get("name")
             peer["metadata.sales_rep_email"] = user.get("email")
         return peer
-
-
-def _instant(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError:
-        return None
 
 
 DESTINATIONS: tuple[type[CustomcrmDestination], ...] = (CustomersDestination, ProductsDestination, OrdersDestination)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from importlib import metadata
-from typing import ClassVar
+from collections.abc import Mapping
+from functools import cached_property, partial
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from customcrm_invoiced_mapper.spec import load_flows
+from customcrm_invoiced_mapper.engine import map_record
+from customcrm_invoiced_mapper.spec import Flow, load_flows
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TargetCapabilities
 from singer_sdk.sinks import Sink
-from sync_core.client import ApiClient
 from sync_core.executor import Destination
 from sync_core.http import customcrm
+from sync_core.http.customcrm import CustomcrmApi
 from sync_core.http.settings import user_agent
 from sync_core.settings import OPERATOR_SETTINGS
 from sync_core.target import SyncSink, SyncTarget
 
-from target_customcrm.api import CustomcrmApi
-from target_customcrm.auth import BearerToken
 from target_customcrm.destinations import DESTINATIONS, CustomcrmDestination, Options, Users
 
 FLOW_OF_STREAM = {"customers": "customer", "products": "product", "orders": "order"}
@@ -41,23 +40,7 @@ class TargetCustomcrm(SyncTarget):
     ]
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_url",
-            th.URIType(pattern="^https?://"),
-            required=True,
-            title="API URL",
-            description="Root URL of the Customcrm service, without the /v1 suffix.",
-            examples=["https://crm.example.com", "http://127.0.0.1:8801"],
-        ),
-        th.Property(
-            "api_token",
-            th.StringType(min_length=1),
-            required=True,
-            secret=True,
-            title="API token",
-            description="Bearer token of a Customcrm user allowed to read users and to read and write customers, "
-            "products and orders.",
-        ),
+        *customcrm.CONNECTION_SETTINGS,
         th.Property(
             "create_from_invoiced",
             th.BooleanType,
@@ -95,31 +78,19 @@ class TargetCustomcrm(SyncTarget):
 
     @cached_property
     def api(self) -> CustomcrmApi:
-        client = ApiClient(
-            customcrm.RULES,
-            str(self.config["api_url"]).rstrip("/"),
-            BearerToken(self.config["api_token"]),
-            max_in_flight=int(self.config.get("max_in_flight", 8)),
-            timeout=float(self.config.get("request_timeout", 60)),
-            max_retries=int(self.config.get("max_retries", 5)),
-            retry_wait_seconds=float(self.config.get("retry_wait_seconds", 1.0)),
-            user_agent=self.config.get("user_agent") or f"target-customcrm/{metadata.version('target-customcrm')}",
-            logger=self.logger,
-            ca_bundle=self.config.get("ca_bundle"),
-            crashes=self.crashes,
-        )
-        return CustomcrmApi(client)
+        return CustomcrmApi.connect(self.config, plugin=self.name, logger=self.logger, crashes=self.crashes)
 
     @cached_property
     def _destinations(self) -> dict[str, CustomcrmDestination]:
         flows = {flow.name: flow for flow in load_flows()}
-        zone = ZoneInfo(self.config.get("business_timezone") or "UTC")
+        zone = ZoneInfo(self.config.get("business_timezone") or "UTC")  # an empty value reads as unset
         users = Users(self.api)
         options = Options(
-            create_from_invoiced=self.config.get("create_from_invoiced", True) is not False,
-            create_orders_from_invoiced=self.config.get("create_orders_from_invoiced") is True,
+            create_from_invoiced=self.config["create_from_invoiced"] is not False,
+            create_orders_from_invoiced=self.config["create_orders_from_invoiced"] is True,
         )
-        return {d.stream: d(self.api, self.store, flows[FLOW_OF_STREAM[d.stream]], zone, users=users, options=options)
+        return {d.stream: d(self.api, self.store, partial(_to_invoiced, flows[FLOW_OF_STREAM[d.stream]], zone),
+                            users=users, options=options)
                 for d in DESTINATIONS}
 
     def destination(self, stream: str) -> Destination | None:
@@ -137,6 +108,11 @@ class TargetCustomcrm(SyncTarget):
             self.logger.info("Customcrm requests: %d (%d writes); 429s met: %d", client.requests_sent,
                              client.writes_sent, client.in_flight.rate_limited)
         super()._report()
+
+
+def _to_invoiced(flow: Flow, zone: ZoneInfo, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The reverse mapping a merge base needs (see SystemDestination.peer_base)."""
+    return map_record(flow, "to_invoiced", dict(record), zone)
 
 
 if __name__ == "__main__":

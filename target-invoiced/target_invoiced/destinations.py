@@ -1,9 +1,9 @@
-"""Invoiced as the destination of each flow: how to find, compare and write customers, items and invoices.
+"""Invoiced as the destination of each flow: customers, items and invoices, declared on sync-core's
+SystemDestination with Invoiced's rules.
 
-What the core's executor asks of a destination (sync_core.executor.Destination), answered with Invoiced's rules:
-no If-Match (the live record is read just before a write), `metadata` replaced whole by a PATCH (so it is merged
-here and other tools' keys survive), items whose price, currency or tax flag change archived and created again,
-paid, closed or voided invoices never edited, invoice lines sent whole.
+No If-Match (the live record is read just before a write); `metadata` replaced whole by a PATCH (so it is merged
+here and other tools' keys survive); items whose price, currency or tax flag change archived and created again;
+paid, closed or voided invoices never edited; invoice lines sent whole.
 """
 
 from __future__ import annotations
@@ -11,19 +11,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from customcrm_invoiced_mapper.engine import map_record
-from customcrm_invoiced_mapper.spec import Flow
 from sync_core.client import RequestFailed
-from sync_core.executor import SOURCE, Blocked, MatchRule, Unprocessable
+from sync_core.destination import Reference, SystemDestination
+from sync_core.executor import Blocked, MatchRule
 from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
-from sync_core.store import LinkState, LinkStore
-from sync_core.times import parse_instant
-from sync_core.values import CUSTOMCRM_MAPS, casefolded, flatten, unflatten
-
-from target_invoiced.api import InvoicedApi
+from sync_core.values import CUSTOMCRM_MAPS, INVOICED_MAPS, casefolded, flatten
 
 CROSS_REFERENCE = MatchRule("metadata.customcrm_id")
 CASE_BLIND = FieldRule(same=casefolded)
@@ -36,105 +30,25 @@ class InvoiceIncoming(Incoming):
     customer_source: str | None = None  # the Customcrm customer, for an invoice its state refuses
 
 
-class InvoicedDestination:
-    """What every Invoiced flow shares; subclasses declare their path, rules and the shape of their writes."""
-
+class InvoicedDestination(SystemDestination):
     side = "invoiced"
     source_side = "customcrm"
-    stream: ClassVar[str]
-    entity: ClassVar[str]
-    path: ClassVar[str]
-    rules: ClassVar[Rules]
-    match_rules: ClassVar[tuple[MatchRule, ...]]
-    chooses_id: ClassVar[bool] = False  # Invoiced numbers customers and invoices itself; item ids are ours
-
-    def __init__(self, api: InvoicedApi, store: LinkStore, flow: Flow, zone: ZoneInfo) -> None:
-        self.api, self.store, self.flow, self.zone = api, store, flow, zone
-
-    # Reading.
-
-    def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
-        source = record[SOURCE]
-        return Incoming(
-            source_id=str(source["id"]),
-            values=flatten(record),
-            updated_at=_instant(source.get("updated_at")),
-            deleted=source.get("deleted_at") is not None,
-        )
-
-    def fetch(self, record_id: str) -> Live | None:
-        found = self.api.get(f"{self.path}/{record_id}")
-        return None if found is None else self.live(found)
-
-    def lookup(self, rule: MatchRule, value: Any) -> list[Live]:
-        name = rule.field
-        if name.startswith("metadata."):
-            params = {f"metadata[{name.removeprefix('metadata.')}]": value}
-        else:
-            params = {f"filter[{name}]": value}
-        return [self.live(found) for found in self.api.list(self.path, params)]
-
-    def list_all(self) -> Iterable[Live]:
-        return (self.live(found) for found in self.api.list(self.path))
-
-    def count(self) -> int:
-        return self.api.total(self.path)
-
-    def live(self, found: Mapping[str, Any]) -> Live:
-        return Live(id=str(found["id"]), values=self.project(found), updated_at=_instant(found.get("updated_at")),
-                    record=found)
-
-    def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
-        """The live record in the incoming records' shape: flat paths, metadata keys one by one."""
-        return flatten(found)
-
-    # Writing.
-
-    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
-        if plan.action is Action.CREATE:
-            return self.live(self.api.create(self.path, self.body(incoming.values, None), idempotency_key))
-        assert live is not None
-        if plan.action is Action.UPDATE:
-            return self.live(self.api.update(f"{self.path}/{live.id}", self.body(plan.updates, live)))
-        return self.remove(plan, incoming, live)
-
-    def remove(self, plan: Plan, incoming: Incoming, live: Live) -> Live | None:
-        msg = f"{self.stream} cannot {plan.action.value}"
-        raise Unprocessable(msg)
+    maps = INVOICED_MAPS
+    peer_maps = CUSTOMCRM_MAPS
+    # Whether Customcrm holds the cross-reference is not known here (an item's id may be derived from its SKU): no
+    # agreed value, so target-customcrm writes it where it is missing and leaves it where it is the same.
+    peer_cross_reference = "external_ids.invoiced"
+    # A deactivated customer or archived item can still be named on an invoice: the sync refuses that itself.
+    refuses_deleted_references = True
 
     def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
-        """What to send: the fields to write, with `metadata` merged into the live map (a PATCH replaces it)."""
-        chosen = live is None and self.chooses_id
-        body = unflatten({name: value for name, value in values.items() if name != "id" or chosen})
+        """The fields to write, with `metadata` merged into the live map (a PATCH replaces it whole)."""
+        body = super().body(values, live)
         if "metadata" in body:
             merged = dict((live.record.get("metadata") or {}) if live is not None else {})
             merged.update(body["metadata"])
             body["metadata"] = {key: value for key, value in merged.items() if value not in (None, "")}
         return body
-
-    def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
-        """The base in Customcrm's shape, mapped back with the mapping layer: the live record with every field
-        both sides agreed on set to the agreed value, so a field Invoiced changed alone still reads as changed
-        to target-customcrm."""
-        agreed = dict(live.record)
-        for path, value in unflatten(self.in_invoiced_ids(base)).items():
-            if path == "metadata":
-                agreed["metadata"] = {**(agreed.get("metadata") or {}), **value}
-            else:
-                agreed[path] = value
-        agreed["deleted_at"] = None
-        mapped = map_record(self.flow, "to_customcrm", agreed, self.zone)
-        if "_reject" in mapped:
-            return None
-        peer = flatten(mapped, maps=CUSTOMCRM_MAPS)
-        # Whether Customcrm holds the cross-reference is not known here (an item's id may be derived from its SKU):
-        # no agreed value, so target-customcrm writes it where it is missing and leaves it where it is the same.
-        peer["external_ids.invoiced"] = None
-        return peer
-
-    def in_invoiced_ids(self, base: Mapping[str, Any]) -> dict[str, Any]:
-        """The base with its references (kept in the mapper's form) back in Invoiced ids, where they resolve."""
-        return dict(base)
 
 
 class CustomersDestination(InvoicedDestination):
@@ -285,22 +199,14 @@ class InvoicesDestination(InvoicedDestination):
         skip_create=lambda incoming: "a cancelled order is not invoiced" if incoming.values.get("voided") else None,
     )
 
+    references = (Reference("customer", "customer", cast=int), Reference("items", "product", within="catalog_item"))
+
     def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
+        """Besides the references: the order owner's name and e-mail, as the users flow last left them."""
         incoming = super().prepare(record, final=final)
         if incoming.deleted:
             return incoming
-        values = dict(incoming.values)
-        waiting: list[str] = []
-        # References stay as the mapper names them ({"customcrm_id": ...}) and are compared so, the live record's
-        # projected the same way; they become Invoiced ids only in the body of a write.
-        customer = values.get("customer")
-        customer_source = customer["customcrm_id"] if isinstance(customer, Mapping) else None
-        if customer_source is not None:
-            self._linked("customer", customer_source, waiting)
-        for line in values.get("items") or []:
-            item = line.get("catalog_item")
-            if isinstance(item, Mapping):
-                self._linked("product", item["customcrm_id"], waiting)
+        values, waiting = dict(incoming.values), list(incoming.waiting_on)
         rep_id = values.get("metadata.sales_rep_id")
         if rep_id:
             rep = self.store.find("user", "customcrm", str(rep_id))
@@ -308,91 +214,40 @@ class InvoicesDestination(InvoicedDestination):
             if base is not None:
                 values.update(base)
             elif not final:
-                # The input may carry the user later (tap-customcrm sends users last): wait for it, this run only.
+                # The input may carry the user later: wait for it, this run only.
                 waiting.append(f"sales rep {rep_id}")
+        customer = values.get("customer")
         return InvoiceIncoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting),
-                               customer_source=customer_source)
+                               customer_source=customer["customcrm_id"] if isinstance(customer, Mapping) else None)
 
-    def _linked(self, entity: str, customcrm_id: str, waiting: list[str], *, writing: bool = False) -> str | None:
-        """The Invoiced id a reference names, or None (and a note in `waiting`) while it is not linked. A record
-        deleted since is refused only where a write would carry the reference: an edit of another field of an
-        invoice whose customer was deleted still goes through."""
-        link = self.store.find(entity, "customcrm", str(customcrm_id))
-        if link is None or link.invoiced_id is None or link.state is LinkState.PENDING:
-            waiting.append(f"{entity} {customcrm_id}")
-            return None
-        if link.state is LinkState.TOMBSTONED and writing:
-            where = "in Invoiced" if link.note and "invoiced" in link.note.lower() else "in Customcrm"
-            msg = (f"{entity} {customcrm_id} was deleted {where} (Invoiced record {link.invoiced_id}): restore it, "
-                   "or take it off the order")
-            raise Unprocessable(msg)
-        return link.invoiced_id
+    def project_line(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        projected = {name: line.get(name) for name in LINE_FIELDS}
+        projected["metadata"] = {"customcrm_id": (line.get("metadata") or {}).get("customcrm_id")}
+        return projected
 
-    def _reference(self, entity: str, invoiced_id: Any) -> dict[str, str] | None:
-        """A live Invoiced id in the mapper's form: the Customcrm id it is linked to."""
-        if invoiced_id is None:
-            return None
-        link = self.store.find(entity, "invoiced", str(invoiced_id))
-        if link is None or link.customcrm_id is None:
-            return {"invoiced_id": str(invoiced_id)}  # linked to nothing: never equal to a Customcrm reference
-        return {"customcrm_id": link.customcrm_id}
-
-    def _resolved(self, entity: str, reference: Any) -> str | None:
-        if not isinstance(reference, Mapping):
-            return reference
-        invoiced_id = self._linked(entity, reference["customcrm_id"], [], writing=True)
-        if invoiced_id is None:
-            msg = f"{entity} {reference['customcrm_id']} is not linked to Invoiced any more"
-            raise Unprocessable(msg)
-        return invoiced_id
-
-    def in_invoiced_ids(self, base: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(base)
-        if isinstance(out.get("customer"), Mapping):
-            customer = self._invoiced_id("customer", out["customer"])
-            out["customer"] = None if customer is None else int(customer)
-        if isinstance(out.get("items"), list):
-            out["items"] = [{**line, "catalog_item": self._invoiced_id("product", line.get("catalog_item"))}
-                            for line in out["items"]]
-        return out
-
-    def _invoiced_id(self, entity: str, reference: Any) -> str | None:
-        if not isinstance(reference, Mapping):
-            return reference
-        if "invoiced_id" in reference:
-            return reference["invoiced_id"]
-        return self._linked(entity, reference["customcrm_id"], [])
-
-    def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
-        values = flatten(found)
-        values["customer"] = self._reference("customer", found.get("customer"))
-        values["items"] = [{**_line(item), "catalog_item": self._reference("product", item.get("catalog_item"))}
-                           for item in found.get("items") or []]
-        return values
+    def remove(self, plan: Plan, incoming: Incoming, live: Live) -> Live | None:
+        if plan.action is Action.VOID:
+            return self._void(live)
+        return super().remove(plan, incoming, live)
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
-        if plan.action is Action.VOID:
-            assert live is not None
-            return self._void(live)
-        if plan.action is Action.DELETE and live is not None:
-            self.api.delete(f"{self.path}/{live.id}")
-            return Live(live.id, live.values, live.updated_at, {**live.record, "deleted": True})
         try:
             return super().carry_out(plan, incoming, live, idempotency_key)
         except RequestFailed as failure:
             answer = failure.answer if isinstance(failure.answer, Mapping) else {}
-            if failure.status != 400 or answer.get("param") != "customer" or incoming.customer_source is None:
+            customer = getattr(incoming, "customer_source", None)
+            if failure.status != 400 or answer.get("param") != "customer" or customer is None:
                 raise
             # The customer's state refuses it (inactive): tried again once the customer is written.
-            msg = (f"{failure}; it is sent again once customer {incoming.customer_source} is written, e.g. when it "
-                   "is made active in Customcrm")
-            raise Blocked(msg, parent=("customer", incoming.customer_source), answer=failure.answer,
+            msg = f"{failure}; it is sent again once customer {customer} is written, e.g. when it is made active in " \
+                  "Customcrm"
+            raise Blocked(msg, parent=("customer", customer), answer=failure.answer,
                           after_lost_answer=failure.after_lost_answer) from None
 
     def _refuse_for_an_inactive_customer(self, reference: Any) -> None:
         """Invoiced creates no invoice for an inactive customer: when the link store knows the customer as inactive
         (the values both sides last agreed on), the invoice is set aside as blocked without a request."""
-        if not isinstance(reference, Mapping):
+        if not isinstance(reference, Mapping) or "customcrm_id" not in reference:
             return
         source = reference["customcrm_id"]
         link = self.store.find("customer", "customcrm", str(source))
@@ -418,12 +273,8 @@ class InvoicesDestination(InvoicedDestination):
             self._refuse_for_an_inactive_customer(values.get("customer"))
         body = super().body(values, live)
         body.pop("voided", None)  # voiding is its own request
-        if "customer" in body:
-            body["customer"] = int(self._resolved("customer", body["customer"]) or 0)
         if "items" in body:
-            lines = [{**line, "catalog_item": self._resolved("product", line.get("catalog_item"))}
-                     for line in body["items"] or []]
-            body["items"] = self._lines(lines, live)
+            body["items"] = self._lines(body["items"] or [], live)
         if live is not None and body.get("draft") is True:
             body.pop("draft")  # an issued invoice cannot go back to draft
         return body
@@ -447,21 +298,6 @@ class InvoicesDestination(InvoicedDestination):
             body["metadata"] = metadata
             sent.append(body)
         return sent
-
-
-def _line(item: Mapping[str, Any]) -> dict[str, Any]:
-    line = {name: item.get(name) for name in LINE_FIELDS}
-    line["metadata"] = {"customcrm_id": (item.get("metadata") or {}).get("customcrm_id")}
-    return line
-
-
-def _instant(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError:
-        return None
 
 
 DESTINATIONS: tuple[type[InvoicedDestination], ...] = (CustomersDestination, ItemsDestination, InvoicesDestination)

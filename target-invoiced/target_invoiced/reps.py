@@ -12,11 +12,11 @@ from typing import Any
 
 from sync_core.client import RequestFailed
 from sync_core.executor import SOURCE
+from sync_core.http.invoiced import InvoicedApi
 from sync_core.outcomes import Outcomes
 from sync_core.store import LinkState, LinkStore, RetryKind
 from sync_core.values import canonical, flatten
 
-from target_invoiced.api import InvoicedApi
 from target_invoiced.destinations import locked_invoice
 
 STREAM = "sales_reps"

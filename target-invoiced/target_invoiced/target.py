@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from importlib import metadata
-from typing import ClassVar
+from collections.abc import Mapping
+from functools import cached_property, partial
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from customcrm_invoiced_mapper.spec import load_flows
+from customcrm_invoiced_mapper.engine import map_record
+from customcrm_invoiced_mapper.spec import Flow, load_flows
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TargetCapabilities
 from singer_sdk.sinks import Sink
-from sync_core.client import ApiClient
 from sync_core.executor import Destination
 from sync_core.http import invoiced
+from sync_core.http.invoiced import InvoicedApi
 from sync_core.http.settings import user_agent
 from sync_core.settings import OPERATOR_SETTINGS
 from sync_core.target import SyncSink, SyncTarget
 
-from target_invoiced.api import InvoicedApi
-from target_invoiced.auth import invoiced_auth
 from target_invoiced.destinations import DESTINATIONS, InvoicedDestination
 from target_invoiced.reps import SalesReps
 from target_invoiced.sinks import SalesRepsSink
@@ -65,26 +64,14 @@ class TargetInvoiced(SyncTarget):
 
     @cached_property
     def api(self) -> InvoicedApi:
-        client = ApiClient(
-            invoiced.RULES,
-            invoiced.base_url(self.config),
-            invoiced_auth(self.config["api_key"]),
-            max_in_flight=int(self.config.get("max_in_flight", 8)),
-            timeout=float(self.config.get("request_timeout", 60)),
-            max_retries=int(self.config.get("max_retries", 5)),
-            retry_wait_seconds=float(self.config.get("retry_wait_seconds", 1.0)),
-            user_agent=self.config.get("user_agent") or f"target-invoiced/{metadata.version('target-invoiced')}",
-            logger=self.logger,
-            ca_bundle=self.config.get("ca_bundle"),
-            crashes=self.crashes,
-        )
-        return InvoicedApi(client)
+        return InvoicedApi.connect(self.config, plugin=self.name, logger=self.logger, crashes=self.crashes)
 
     @cached_property
     def _destinations(self) -> dict[str, InvoicedDestination]:
         flows = {flow.name: flow for flow in load_flows()}
-        zone = ZoneInfo(self.config.get("business_timezone") or "UTC")
-        return {d.stream: d(self.api, self.store, flows[FLOW_OF_STREAM[d.stream]], zone) for d in DESTINATIONS}
+        zone = ZoneInfo(self.config.get("business_timezone") or "UTC")  # an empty value reads as unset
+        return {d.stream: d(self.api, self.store, partial(_to_customcrm, flows[FLOW_OF_STREAM[d.stream]], zone))
+                for d in DESTINATIONS}
 
     def destination(self, stream: str) -> Destination | None:
         return self._destinations.get(stream)
@@ -110,6 +97,11 @@ class TargetInvoiced(SyncTarget):
             self.logger.info("Invoiced requests: %d (%d writes); 429s met: %d", client.requests_sent,
                              client.writes_sent, client.in_flight.rate_limited)
         super()._report()
+
+
+def _to_customcrm(flow: Flow, zone: ZoneInfo, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The reverse mapping a merge base needs (see SystemDestination.peer_base)."""
+    return map_record(flow, "to_customcrm", dict(record), zone)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Customcrm's HTTP rules, for tap-customcrm and target-customcrm alike: which answers are retried and which
-fail, how its error body is worded back to the user, and its timestamp text on the wire.
+"""Customcrm's HTTP rules, for tap-customcrm and target-customcrm alike: the connection settings, which answers are
+retried and which fail, how its error body is worded back to the user, and its timestamp text on the wire; and the
+requests target-customcrm makes, on the core's client (`CustomcrmApi`).
 
 Messages name the method and path, never headers, the query or the token: Customcrm's query is mostly the opaque
 keyset cursor, which tells a reader nothing (and the tap's README promises it).
@@ -7,11 +8,17 @@ keyset cursor, which tells a reader nothing (and the tap's README promises it).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.auth import AuthBase
+from singer_sdk import typing as th
 
+from sync_core.client import ApiClient, RequestFailed, Stale
 from sync_core.http import policy
 from sync_core.http.policy import (
     BROKEN_ANSWER_HINTS,
@@ -27,6 +34,28 @@ from sync_core.http.policy import (
 # It is what Customcrm sends and expects (e.g. `updated_since`); records pass it on untouched. Not
 # `sync_core.times.rfc3339`, which writes the plugins' own timestamps.
 WIRE_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# The connection settings, declared once for tap-customcrm and target-customcrm.
+CONNECTION_SETTINGS = (
+    th.Property(
+        "api_url",
+        th.URIType(pattern="^https?://"),  # requests' own error for a missing scheme never names the setting
+        required=True,
+        title="API URL",
+        description="Root URL of the Customcrm service, without the /v1 suffix.",
+        examples=["https://crm.example.com", "http://127.0.0.1:8801"],
+    ),
+    th.Property(
+        "api_token",
+        th.StringType(min_length=1),
+        required=True,
+        secret=True,
+        title="API token",
+        description="Bearer token of a Customcrm user allowed to read users, customers, products and orders "
+        "(and, for target-customcrm, to write customers, products and orders).",
+    ),
+)
+
 
 def where(config: dict[str, Any]) -> str:
     return f"{str(config.get('api_url') or '').rstrip('/')} (Customcrm)"
@@ -87,3 +116,78 @@ def _error_body(response: requests.Response) -> dict[str, Any] | None:
 
 
 RULES = HTTPRules(POLICY, describe_error, describe_failure)
+
+
+PAGE_SIZE = 1000  # the contract's maximum
+GONE = Verdict(Action.TOLERATE, "no such record")
+
+
+class BearerToken(AuthBase):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+class CustomcrmApi:
+    """The requests a target makes of Customcrm: records by path, lists followed through the keyset cursor, writes
+    guarded by If-Match (a 412 is `Stale`)."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+
+    @classmethod
+    def connect(cls, config: Mapping[str, Any], *, plugin: str, logger: Any, crashes: Any = None) -> CustomcrmApi:
+        root = str(config["api_url"]).rstrip("/")
+        return cls(ApiClient.for_plugin(RULES, root, BearerToken(config["api_token"]), config, plugin=plugin,
+                                        logger=logger, crashes=crashes))
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        response = self.client.request("GET", path, tolerated={404: GONE})
+        return None if response.status_code == 404 else decode(response)
+
+    def list(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every record of a list, following the keyset cursor."""
+        cursor = None
+        while True:
+            query = {"limit": PAGE_SIZE, **(params or {}), **({"cursor": cursor} if cursor else {})}
+            page = decode(self.client.request("GET", path, params=query))
+            yield from page["data"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    @staticmethod
+    def filter_param(field: str) -> str:
+        """The query parameter that filters a list by a flat field path."""
+        head, _, key = field.partition(".")
+        return f"external_id[{key}]" if head == "external_ids" else field
+
+    def total(self, path: str) -> None:
+        """Customcrm's lists carry no count."""
+
+    def create(self, path: str, body: Mapping[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return decode(self.client.request("POST", path, json=body, headers=headers))
+
+    def update(self, path: str, body: Mapping[str, Any], version: Any = None) -> dict[str, Any]:
+        """A PATCH guarded by If-Match."""
+        return decode(self._guarded("PATCH", path, version, json=body))
+
+    def delete(self, path: str, version: Any = None) -> None:
+        self._guarded("DELETE", path, version, tolerated={404: GONE})
+
+    def _guarded(self, method: str, path: str, version: Any, **kwargs: Any) -> requests.Response:
+        try:
+            return self.client.request(method, path, headers={"If-Match": f'"{version}"'}, **kwargs)
+        except RequestFailed as failure:
+            if failure.status == 412:
+                raise Stale(str(failure)) from None
+            raise
+
+
+def decode(response: requests.Response) -> Any:
+    """JSON with exact amounts."""
+    return json.loads(response.content, parse_float=Decimal)

@@ -1,18 +1,23 @@
 """Invoiced's HTTP rules, for tap-invoiced and target-invoiced alike: where the API is (and the settings that say
-so), which answers are tolerated, retried or fatal, and how its error body is worded back to the user.
+so), which answers are tolerated, retried or fatal, and how its error body is worded back to the user; and the
+requests target-invoiced makes, on the core's client (`InvoicedApi`).
 
 Messages keep the query (which page, which filter): the API key travels only in the Authorization header.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.auth import HTTPBasicAuth
 from singer_sdk import typing as th
 
+from sync_core.client import ApiClient
 from sync_core.http import policy
 from sync_core.http.policy import (
     BROKEN_ANSWER_HINTS,
@@ -129,3 +134,69 @@ def describe_failure(request: requests.PreparedRequest, failure: BaseException) 
 
 
 RULES = HTTPRules(POLICY, describe_error, describe_failure)
+
+
+PER_PAGE = 100  # Invoiced's maximum
+
+
+class InvoicedApi:
+    """The requests a target makes of Invoiced: objects by path, lists followed through Link: rel=next."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+
+    @classmethod
+    def connect(cls, config: Mapping[str, Any], *, plugin: str, logger: Any, crashes: Any = None) -> InvoicedApi:
+        # Invoiced takes the API key as the Basic-auth username with a blank password.
+        auth = HTTPBasicAuth(config["api_key"], "")
+        return cls(ApiClient.for_plugin(RULES, base_url(config), auth, config, plugin=plugin, logger=logger,
+                                        crashes=crashes))
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        """One object, or None when Invoiced has no such object."""
+        response = self.client.request("GET", path, tolerated={404: MISSING_PARENT})
+        return None if response.status_code == 404 else decode(response)
+
+    def list(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every object of a list, page by page in id order."""
+        page = 1
+        while True:
+            query = {"per_page": PER_PAGE, "page": page, **(params or {})}
+            response = self.client.request("GET", path, params=query)
+            rows = decode(response)
+            yield from rows
+            if 'rel="next"' not in response.headers.get("Link", "") or not rows:
+                return
+            page += 1
+
+    @staticmethod
+    def filter_param(field: str) -> str:
+        """The query parameter that filters a list by a flat field path."""
+        if field.startswith("metadata."):
+            return f"metadata[{field.removeprefix('metadata.')}]"
+        return f"filter[{field}]"
+
+    def total(self, path: str) -> int:
+        """How many objects a list holds (X-Total-Count), for one request."""
+        response = self.client.request("GET", path, params={"per_page": 1})
+        return int(response.headers.get("X-Total-Count") or len(decode(response)))
+
+    def create(self, path: str, body: Mapping[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return decode(self.client.request("POST", path, json=body, headers=headers))
+
+    def update(self, path: str, body: Mapping[str, Any], version: Any = None) -> dict[str, Any]:
+        """A PATCH (Invoiced has no If-Match: `version` is not sent; the live record is read just before)."""
+        return decode(self.client.request("PATCH", path, json=body))
+
+    def action(self, path: str) -> dict[str, Any]:
+        return decode(self.client.request("POST", path))
+
+    def delete(self, path: str, version: Any = None) -> None:
+        """Already gone counts as done: a retried DELETE whose first answer was lost finds nothing."""
+        self.client.request("DELETE", path, tolerated={404: MISSING_PARENT})
+
+
+def decode(response: requests.Response) -> Any:
+    """JSON with exact amounts."""
+    return json.loads(response.content, parse_float=Decimal)

@@ -1,0 +1,254 @@
+"""A stream's destination, declared as data: everything both targets' destinations share.
+
+A target declares each of its streams as a subclass of `SystemDestination` with class attributes (path, entity,
+match rules, references to parent flows, the planner's `Rules`) and overrides only what its system does its own
+way (e.g. how Invoiced voids an invoice). The executor (sync_core.executor) asks it for what the planner needs and
+to carry a plan out; the system's API (sync_core.http.<system>) makes the requests.
+
+References to parents travel in the mapper's form, `{"<source side>_id": id}`. They are compared in that form (the
+live record's projected the same way, through the links) and become the destination's ids only in a write's body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from sync_core.executor import REJECT, SOURCE, MatchRule, Unprocessable
+from sync_core.planner import Action, Incoming, Live, Plan, Rules
+from sync_core.store import LinkState, LinkStore
+from sync_core.times import parse_instant
+from sync_core.values import flatten, unflatten
+
+SYSTEM_NAMES = {"customcrm": "Customcrm", "invoiced": "Invoiced"}
+# The reverse mapping: a destination record in the source system's shape (None when the mapping refuses it).
+ToPeer = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+class SystemApi(Protocol):
+    """What a destination asks of its system's API (sync_core.http.invoiced.InvoicedApi, ...CustomcrmApi)."""
+
+    def get(self, path: str) -> dict[str, Any] | None: ...
+
+    def list(self, path: str, params: Mapping[str, Any] | None = None) -> Iterable[dict[str, Any]]: ...
+
+    def filter_param(self, field: str) -> str: ...
+
+    def total(self, path: str) -> int | None: ...
+
+    def create(self, path: str, body: Mapping[str, Any], idempotency_key: str | None) -> dict[str, Any]: ...
+
+    def update(self, path: str, body: Mapping[str, Any], version: Any = None) -> dict[str, Any]: ...
+
+    def delete(self, path: str, version: Any = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field naming a record of a parent flow: the field itself (`customer`), or the field `within` each line of
+    a list (`items` -> `catalog_item`)."""
+
+    field: str
+    entity: str
+    within: str | None = None
+    cast: Callable[[str], Any] = str  # the destination id as a write's body carries it (Invoiced's are numbers)
+
+
+class SystemDestination:
+    """One stream in one system. Subclasses declare the class attributes and override the hooks they need."""
+
+    side: ClassVar[str]  # the destination system
+    source_side: ClassVar[str]
+    stream: ClassVar[str]  # the incoming stream
+    entity: ClassVar[str]  # the link store's name for the pair
+    path: ClassVar[str]
+    match_rules: ClassVar[tuple[MatchRule, ...]]  # in order; the first is the cross-reference the sync writes
+    rules: Rules
+    references: ClassVar[tuple[Reference, ...]] = ()
+    maps: ClassVar[frozenset[str]]  # maps written key by key (values.flatten), here and in the source system
+    peer_maps: ClassVar[frozenset[str]]
+    read_only: ClassVar[frozenset[str]] = frozenset({"id"})  # never in a write's body
+    chooses_id: ClassVar[bool] = False  # the sync names new records (an Invoiced item's id is its SKU)
+    refuses_deleted_references: ClassVar[bool] = False  # the system would take a reference to a deleted parent
+    peer_cross_reference: ClassVar[str]  # the field the other target matches this record by
+
+    def __init__(self, api: SystemApi, store: LinkStore, to_peer: ToPeer) -> None:
+        self.api, self.store, self.to_peer = api, store, to_peer
+        self.rules = self.make_rules()
+
+    def make_rules(self) -> Rules:
+        """The planner's rules for this stream: the class's, or built from settings by an override."""
+        return type(self).rules
+
+    # Reading.
+
+    def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
+        """The incoming record as flat fields, and the references that are not linked yet (it waits for them)."""
+        source = record[SOURCE]
+        values = flatten(record, maps=self.maps)
+        deleted = source.get("deleted_at") is not None
+        waiting = () if deleted else tuple(self._unlinked(values))
+        return Incoming(str(source["id"]), values, instant(source.get("updated_at")), deleted, waiting)
+
+    def fetch(self, record_id: str) -> Live | None:
+        """The live record, or None when it is gone (deleted, or soft deleted)."""
+        found = self.api.get(f"{self.path}/{record_id}")
+        return None if found is None or found.get("deleted_at") else self.live(found)
+
+    def lookup(self, rule: MatchRule, value: Any) -> list[Live]:
+        if rule.field == "id":
+            found = self.fetch(str(value))
+            return [] if found is None else [found]
+        return [self.live(found) for found in self.api.list(self.path, {self.api.filter_param(rule.field): value})]
+
+    def list_all(self) -> Iterable[Live]:
+        return (self.live(found) for found in self.api.list(self.path))
+
+    def count(self) -> int | None:
+        return self.api.total(self.path)
+
+    def live(self, found: Mapping[str, Any]) -> Live:
+        return Live(id=str(found["id"]), values=self.project(found), updated_at=instant(found.get("updated_at")),
+                    record=found)
+
+    def project(self, found: Mapping[str, Any]) -> dict[str, Any]:
+        """The live record in the incoming records' shape: flat fields, references in the mapper's form."""
+        values = flatten(found, maps=self.maps)
+        for ref in self.references:
+            if ref.within is None:
+                values[ref.field] = self._as_reference(ref.entity, found.get(ref.field))
+            else:
+                values[ref.field] = [{**self.project_line(line), ref.within: self._as_reference(ref.entity,
+                                                                                                line.get(ref.within))}
+                                     for line in found.get(ref.field) or []]
+        return values
+
+    def pick(self, versions: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+        """Of one record's versions in one batch (a bookmark tie sends it twice), the one that counts: the last."""
+        return versions[-1]
+
+    def project_line(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        """A line of a list that holds references, in the incoming lines' shape."""
+        return dict(line)
+
+    # Writing.
+
+    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        if plan.action is Action.CREATE:
+            return self.live(self.api.create(self.path, self.body(incoming.values, None), idempotency_key))
+        assert live is not None
+        if plan.action is Action.UPDATE:
+            body = self.body(plan.updates, live)
+            return self.live(self.api.update(f"{self.path}/{live.id}", body, live.record.get("version")))
+        return self.remove(plan, incoming, live)
+
+    def remove(self, plan: Plan, incoming: Incoming, live: Live) -> Live | None:
+        """A source delete, as the plan says; a plain DELETE here, other kinds where a stream declares them."""
+        if plan.action is not Action.DELETE:
+            msg = f"{self.stream} cannot {plan.action.value} in {SYSTEM_NAMES[self.side]}"
+            raise Unprocessable(msg)
+        self.api.delete(f"{self.path}/{live.id}", live.record.get("version"))
+        return Live(live.id, live.values, live.updated_at, {**live.record, "deleted": True})
+
+    def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
+        """What a write of these values sends (a create when `live` is None), references as this system's ids."""
+        named = live is None and self.chooses_id
+        nested = unflatten(self.in_own_ids(values, strict=True, live=live), maps=self.maps)
+        return {name: value for name, value in nested.items() if name not in self.read_only or (named and name == "id")}
+
+    def peer_base(self, base: Mapping[str, Any], live: Live, incoming: Incoming) -> Mapping[str, Any] | None:
+        """The same merge base in the source system's shape, for the target writing the other way: the live record
+        with every field both sides agreed on set to the agreed value, mapped back. So a field this side changed
+        alone still reads as changed to the other target. The cross-reference is what the source is known to hold
+        (`peer_cross_reference_value`): one it lacks is written."""
+        agreed = dict(live.record)
+        for name, value in unflatten(self.in_own_ids(base), maps=self.maps).items():
+            if isinstance(value, Mapping) and isinstance(agreed.get(name), Mapping):
+                agreed[name] = {**agreed[name], **value}
+            elif name not in self.read_only:
+                agreed[name] = value
+        agreed["deleted_at"] = None
+        mapped = self.to_peer(agreed)
+        if REJECT in mapped:
+            return None
+        peer = flatten(mapped, maps=self.peer_maps)
+        peer[self.peer_cross_reference] = self.peer_cross_reference_value(incoming)
+        return peer
+
+    def peer_cross_reference_value(self, incoming: Incoming) -> Any:
+        """The cross-reference the source system is known to hold, or None when that is not known."""
+        return None
+
+    # References.
+
+    def in_own_ids(self, values: Mapping[str, Any], *, strict: bool = False,
+                   live: Live | None = None) -> dict[str, Any]:
+        """The values with their references as this system's ids. `strict` (a write, onto `live` unless a create):
+        one that no longer resolves is refused; else it is left out of the way (None)."""
+        out = dict(values)
+        for ref in self.references:
+            if ref.field not in out:
+                continue
+            if ref.within is None:
+                out[ref.field] = self._own_id(ref, out[ref.field], strict=strict)
+            elif isinstance(out[ref.field], list):
+                out[ref.field] = [{**line, ref.within: self._own_id(ref, line.get(ref.within), strict=strict)}
+                                  for line in out[ref.field]]
+        return out
+
+    def _unlinked(self, values: Mapping[str, Any]) -> Iterable[str]:
+        for ref in self.references:
+            named = [values.get(ref.field)] if ref.within is None else [
+                line.get(ref.within) for line in values.get(ref.field) or []]
+            for reference in named:
+                if isinstance(reference, Mapping) and self._linked(ref.entity, reference) is None:
+                    yield f"{ref.entity} {reference[f'{self.source_side}_id']}"
+
+    def _linked(self, entity: str, reference: Mapping[str, Any]) -> Any:
+        """The link a reference names, or None while it is not linked (a create not confirmed yet included)."""
+        link = self.store.find(entity, self.source_side, str(reference[f"{self.source_side}_id"]))
+        if link is None or link.id_on(self.side) is None or link.state is LinkState.PENDING:
+            return None
+        return link
+
+    def _own_id(self, ref: Reference, reference: Any, *, strict: bool) -> Any:
+        if not isinstance(reference, Mapping):
+            return reference
+        own = reference.get(f"{self.side}_id")  # a live record's reference to a record linked to nothing
+        if own is not None:
+            return ref.cast(own)
+        source_id = reference[f"{self.source_side}_id"]
+        link = self._linked(ref.entity, reference)
+        if link is None:
+            if strict:
+                msg = f"{ref.entity} {source_id} is not linked to {SYSTEM_NAMES[self.side]} any more"
+                raise Unprocessable(msg)
+            return None
+        if strict and self.refuses_deleted_references and link.state is LinkState.TOMBSTONED:
+            where = self.side if link.note and self.side in link.note.lower() else self.source_side
+            msg = (f"{ref.entity} {source_id} was deleted in {SYSTEM_NAMES[where]} ({SYSTEM_NAMES[self.side]} record "
+                   f"{link.id_on(self.side)}): restore it, or take it off the {self.entity}")
+            raise Unprocessable(msg)
+        return ref.cast(link.id_on(self.side))
+
+    def _as_reference(self, entity: str, own_id: Any) -> dict[str, str] | None:
+        """A live record's reference in the mapper's form: the source id its link names, else its own id (which
+        equals no incoming reference)."""
+        if own_id is None:
+            return None
+        link = self.store.find(entity, self.side, str(own_id))
+        source_id = link.id_on(self.source_side) if link is not None else None
+        if source_id is None:
+            return {f"{self.side}_id": str(own_id)}
+        return {f"{self.source_side}_id": source_id}
+
+
+def instant(value: Any) -> Any:
+    """A record's time as an aware datetime, or None when it has none or none that parses."""
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
