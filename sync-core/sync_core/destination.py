@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from sync_core.executor import REJECT, SOURCE, MatchRule, Unprocessable
+from sync_core.client import RequestFailed
+from sync_core.executor import REJECT, SOURCE, Blocked, MatchRule, Unprocessable
 from sync_core.planner import Action, Incoming, Live, Plan, Rules
 from sync_core.store import LinkState, LinkStore
 from sync_core.times import parse_instant
@@ -43,6 +44,36 @@ class SystemApi(Protocol):
 
     def delete(self, path: str, version: Any = None) -> None: ...
 
+    def refused_field(self, failure: RequestFailed) -> str | None:
+        """The field a refusal names, if it names one."""
+        ...
+
+
+class TargetApi(SystemApi, Protocol):
+    """A system's API as a target builds it: from the plugin's settings, with one cheap read to check access."""
+
+    client: Any  # the sync_core.client.ApiClient it sends through (its counts end the run's report)
+
+    @classmethod
+    def connect(cls, config: Mapping[str, Any], *, plugin: str, logger: Any, crashes: Any = None) -> TargetApi: ...
+
+    @staticmethod
+    def where(config: Mapping[str, Any]) -> str: ...
+
+    def check(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RefusingState:
+    """A parent's state in which the system refuses a new record naming it: Invoiced creates no invoice for an
+    inactive customer. Known from the parent's merge base, the record is set aside as blocked without a request;
+    refused by the system for that field, it is set aside as blocked too. Either way it is tried again once the
+    parent's link changes (sync_core.executor: Blocked)."""
+
+    values: Mapping[str, Any]  # in the parent's merge base, e.g. {"active": False}
+    name: str  # e.g. "inactive"
+    way_out: str  # e.g. "when it is made active in Customcrm"
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -53,10 +84,13 @@ class Reference:
     entity: str
     within: str | None = None
     cast: Callable[[str], Any] = str  # the destination id as a write's body carries it (Invoiced's are numbers)
+    refusing: RefusingState | None = None
 
 
 class SystemDestination:
     """One stream in one system. Subclasses declare the class attributes and override the hooks they need."""
+
+    fan_out: ClassVar[bool] = False
 
     side: ClassVar[str]  # the destination system
     source_side: ClassVar[str]
@@ -135,6 +169,21 @@ class SystemDestination:
     # Writing.
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        try:
+            return self.write(plan, incoming, live, idempotency_key)
+        except RequestFailed as failure:
+            refused = self.api.refused_field(failure) if failure.status is not None else None
+            for ref in self.references:
+                parent = incoming.values.get(ref.field) if ref.refusing and ref.field == refused else None
+                if isinstance(parent, Mapping):
+                    source_id = str(parent[f"{self.source_side}_id"])
+                    msg = (f"{failure}; it is sent again once {ref.entity} {source_id} is written, "
+                           f"{ref.refusing.way_out}")
+                    raise Blocked(msg, parent=(ref.entity, source_id), answer=failure.answer,
+                                  after_lost_answer=failure.after_lost_answer) from None
+            raise
+
+    def write(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
         if plan.action is Action.CREATE:
             return self.live(self.api.create(self.path, self.body(incoming.values, None), idempotency_key))
         assert live is not None
@@ -153,6 +202,8 @@ class SystemDestination:
 
     def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
         """What a write of these values sends (a create when `live` is None), references as this system's ids."""
+        if live is None:
+            self._refuse_while_a_parent_refuses(values)
         named = live is None and self.chooses_id
         nested = unflatten(self.in_own_ids(values, strict=True, live=live), maps=self.maps)
         return {name: value for name, value in nested.items() if name not in self.read_only or (named and name == "id")}
@@ -196,6 +247,21 @@ class SystemDestination:
                 out[ref.field] = [{**line, ref.within: self._own_id(ref, line.get(ref.within), strict=strict)}
                                   for line in out[ref.field]]
         return out
+
+    def _refuse_while_a_parent_refuses(self, values: Mapping[str, Any]) -> None:
+        for ref in self.references:
+            parent = values.get(ref.field)
+            if ref.refusing is None or not isinstance(parent, Mapping) or f"{self.source_side}_id" not in parent:
+                continue
+            source_id = str(parent[f"{self.source_side}_id"])
+            link = self.store.find(ref.entity, self.source_side, source_id)
+            agreed = link.base(self.side) if link is not None else None
+            if agreed is not None and all(agreed.get(k) == v for k, v in ref.refusing.values.items()):
+                system, state = SYSTEM_NAMES[self.side], ref.refusing.name
+                msg = (f"{ref.entity} {source_id} is {state} in {system} (as the sync last left it), and {system} "
+                       f"creates no {self.stream.removesuffix('s')} for it while it is {state}: nothing was sent; it "
+                       f"is sent again once {ref.entity} {source_id} is written, {ref.refusing.way_out}")
+                raise Blocked(msg, parent=(ref.entity, source_id))
 
     def _unlinked(self, values: Mapping[str, Any]) -> Iterable[str]:
         for ref in self.references:
@@ -242,6 +308,44 @@ class SystemDestination:
         if source_id is None:
             return {f"{self.side}_id": str(own_id)}
         return {f"{self.source_side}_id": source_id}
+
+
+class FanOut:
+    """A source record that is no record of its own in the destination, but a few fields on every destination
+    record that names it: a Customcrm user is the sales rep written on each of its invoices. The executor writes
+    a change onto each of those carriers through the carrier's own destination (its body rules, its locks), and
+    counts, retries and rejects the source record like any other. The values last written are kept as the merge
+    base of the source record's link, so an unchanged one costs no request."""
+
+    fan_out: ClassVar[bool] = True
+    stream: ClassVar[str]
+    entity: ClassVar[str]
+    fields: ClassVar[tuple[str, ...]]  # what it writes onto each carrier, as flat paths
+    carried_by: ClassVar[MatchRule]  # the carrier's field that names the source record
+    rules: ClassVar[Rules]
+    match_rules: ClassVar[tuple[MatchRule, ...]] = ()  # never linked to a record of its own
+
+    def __init__(self, carrier: SystemDestination) -> None:
+        self.carrier = carrier
+        self.side, self.source_side = carrier.side, carrier.source_side
+
+    def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
+        source = record[SOURCE]
+        values = flatten(record, self.fields, maps=self.carrier.maps)
+        return Incoming(str(source["id"]), values, instant(source.get("updated_at")), source.get("deleted_at")
+                        is not None)
+
+    def carriers(self, source_id: str) -> list[Live]:
+        """The destination records that carry the source record, but those their system keeps as they are (a paid
+        invoice keeps the rep it was issued with)."""
+        return [live for live in self.carrier.lookup(self.carried_by, source_id)
+                if self.carrier.rules.locked(live) is None]
+
+    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
+        return self.carrier.carry_out(plan, incoming, live, idempotency_key)
+
+    def pick(self, versions: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+        return versions[-1]
 
 
 def instant(value: Any) -> Any:

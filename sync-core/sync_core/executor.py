@@ -82,6 +82,13 @@ class Destination(Protocol):
         """Of one record's versions in one batch, the one that counts."""
         ...
 
+    # A fan-out (sync_core.destination.FanOut) has no record of its own: it is written onto its carriers.
+    fan_out: bool
+
+    def carriers(self, source_id: str) -> list[Live]:
+        """A fan-out's destination records that carry the source record."""
+        ...
+
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
         ...
 
@@ -333,6 +340,9 @@ class Executor:
             self._set_aside(destination, record, RetryKind.REJECTED, reason, count_as="rejected")
             return
         incoming = destination.prepare(record, final=final)
+        if destination.fan_out:
+            self._spread(destination, record, incoming)
+            return
         link = self.store.find(destination.entity, destination.source_side, source_id)
         if link is not None and (link.state is LinkState.PENDING or not link.id_on(destination.side)):
             link = None  # a create that may or may not have happened: found again by the first-link rules
@@ -353,6 +363,50 @@ class Executor:
                                 decided=plan(incoming, live, base, destination.rules))
         else:
             self._first_link(destination, record, incoming)
+
+    def _spread(self, destination: Destination, record: Mapping[str, Any], incoming: Incoming) -> None:
+        """A fan-out (sync_core.destination.FanOut): the source record's fields onto every destination record that
+        carries it. A delete changes nothing (the carriers keep it as history); an unchanged record sends nothing."""
+        source_id = incoming.source_id
+        link = self.store.find(destination.entity, destination.source_side, source_id)
+        base = link.base(destination.side) if link is not None else None
+        if incoming.deleted or (base is not None and _agrees(incoming.values, base, destination.rules)):
+            self._done(destination, source_id, "unchanged")
+            return
+        written, failed = 0, []
+        for live in destination.carriers(source_id):
+            # Planned against the carrier as it is: each field that differs is written.
+            decided = plan(incoming, live, {name: live.values.get(name) for name in incoming.values},
+                           destination.rules)
+            if not decided.action.writes:
+                continue
+            if self.dry_run:
+                self._show(destination, incoming, live, decided)
+                written += 1
+                continue
+            try:
+                after = destination.carry_out(decided, incoming, live, None)
+            except (RequestFailed, Stale) as failure:
+                self.logger.warning("%s %s: %s record %s not updated: %s", destination.stream, source_id,
+                                    destination.side, live.id, failure)
+                failed.append(f"{live.id}: {failure}")
+                continue
+            self._audit(destination, incoming, live, decided, after)
+            written += 1
+        if failed:
+            # Not stored as agreed: tried again next run, with the carriers that missed it.
+            reason = (f"{len(failed)} of the {destination.side} records that carry it were not updated (the first: "
+                      f"{failed[0]}); it is tried again next run")
+            self._set_aside(destination, record, RetryKind.TRANSIENT, reason)
+            return
+        if not self.dry_run:
+            ids = {"customcrm_id": None, "invoiced_id": None, f"{destination.source_side}_id": source_id}
+            self.store.save(destination.entity, **ids, origin=destination.source_side, state=LinkState.LINKED,
+                            bases={destination.side: dict(incoming.values)})
+        if written:
+            self.logger.info("%s %s: written on %d %s record(s)", destination.stream, source_id, written,
+                             destination.side)
+        self._done(destination, source_id, "updated" if written else "unchanged")
 
     def _delete_unlinked(self, destination: Destination, record: Mapping[str, Any], incoming: Incoming) -> None:
         """Only records the sync created or linked are touched: with no link, only one a create of ours may have

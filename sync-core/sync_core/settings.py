@@ -88,3 +88,15 @@ OPERATOR_SETTINGS = th.PropertiesList(
     RETRY_WAIT_SECONDS,
     CA_BUNDLE,
 )
+
+
+def business_timezone(shape: str) -> th.Property:
+    """The mapper's business time zone, which a target needs to keep the merge base in the other system's shape."""
+    return th.Property(
+        "business_timezone",
+        th.StringType,
+        default="UTC",
+        title="Business time zone",
+        description="The same IANA time zone as the mapper's business_timezone; used to keep the merge base in "
+        f"{shape}.",
+    )

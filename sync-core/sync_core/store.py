@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 # 2: records set aside are keyed by stream and destination (retries_key). 3: a pending create keeps the hash of the
 # body its idempotency key was first sent with; one lease per namespace (sync_leases).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SIDES = ("customcrm", "invoiced")
 
 
@@ -288,6 +288,10 @@ class LinkStore:
                 _key_retries_by_destination(db)
             if version < 3:
                 _add_columns(db, links, ("body_hash",))
+            if version < 4:
+                # target-invoiced's sales reps are written by the executor now, and kept like every stream's.
+                db.execute(retries.update().where(retries.c.stream == "sales_reps")
+                           .values(stream=retries_key("sales_reps", "invoiced")))
             db.execute(schema_info.update().values(version=SCHEMA_VERSION))
 
     @property
@@ -604,8 +608,7 @@ def _add_columns(db: Connection, table: sa.Table, names: tuple[str, ...]) -> Non
 
 def _key_retries_by_destination(db: Connection) -> None:
     """Version 1 kept records set aside under the stream's name alone: give each its destination, the system its
-    record was not mapped from. Records kept by a stream of their own (target-invoiced's `sales_reps`, which has
-    no source envelope) stay as they are."""
+    record was not mapped from. target-invoiced's `sales_reps` kept its own records then: version 4 keys them."""
     rows = db.execute(sa.select(retries.c.pk, retries.c.stream, retries.c.record)
                       .where(retries.c.stream.not_like("%@%"))).all()
     for row in rows:

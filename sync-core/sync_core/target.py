@@ -26,13 +26,14 @@ import jsonschema_rs
 from singer_sdk import Target
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TargetCapabilities
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from sync_core.client import RunStopped
 from sync_core.config import CheckedSettings
 from sync_core.crashpoints import CrashPoints
-from sync_core.destination import SYSTEM_NAMES
+from sync_core.destination import SYSTEM_NAMES, TargetApi
 from sync_core.executor import SOURCE, DeleteBudget, Destination, Executor
 from sync_core.lease import Lease, LeaseHeld, LeaseLost
 from sync_core.outcomes import Outcomes
@@ -111,18 +112,24 @@ class SyncSink(BatchSink):
 
     def write(self, records: list[dict]) -> None:
         """Hand the batch to the executor, through this stream's Destination."""
-        destination = self.sync_target.destination(self.stream_name)
-        assert destination is not None, self.stream_name
-        self.sync_target.executor.run(destination, records)
+        self.sync_target.executor.run(self.sync_target.destination(self.stream_name), records)
 
 
 class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
-    """Subclasses name the source system, the stream order and build each stream's Destination."""
+    """Subclasses name the two systems, the pipeline, the streams in order and build each stream's Destination."""
 
-    source_system: ClassVar[str]  # whose records this target takes, e.g. "customcrm"
-    pipeline_hint: ClassVar[str]  # the pipeline to run, for the mis-wired message
-    stream_order: ClassVar[tuple[str, ...]]  # parents before children
+    side: ClassVar[str]  # the system this target writes, e.g. "invoiced"
+    source_system: ClassVar[str]  # whose records it takes, e.g. "customcrm"
+    tap: ClassVar[str]  # the pipeline it ends, e.g. tap-customcrm
+    mapper_name: ClassVar[str]  # and e.g. to-invoiced
+    api_class: ClassVar[type[TargetApi]]
+    stream_order: ClassVar[tuple[str, ...]]  # every stream it takes, parents before children
     parents: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STRUCTURED_LOGGING,
+        TargetCapabilities.VALIDATE_RECORDS,
+    ]
     default_sink_class = SyncSink
     message_reader_class = MsgSpecReader  # the SDK's own, about a third of the stdlib reader's cost per line
 
@@ -133,6 +140,39 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         self.crashes = CrashPoints.armed_for(self.name)  # inert unless a crash test arms one
 
     # Built on first use, so `--about` and `--help` touch neither the store nor the network.
+
+    @property
+    def pipeline_hint(self) -> str:
+        return f"meltano run {self.tap} {self.mapper_name} {self.name}"
+
+    def get_sink_class(self, stream_name: str) -> type[BatchSink]:
+        if stream_name not in self.stream_order:
+            msg = (f"{self.name} takes the streams {', '.join(self.stream_order)} of the {self.mapper_name} mapping, "
+                   f"not {stream_name!r}: put the mapper between {self.tap} and this target")
+            raise SystemExit(msg)
+        return SyncSink
+
+    @cached_property
+    def api(self) -> TargetApi:
+        return self.api_class.connect(self.config, plugin=self.name, logger=self.logger, crashes=self.crashes)
+
+    @cached_property
+    def destinations(self) -> dict[str, Destination]:
+        """Each stream's Destination, by stream."""
+        return self.build_destinations()
+
+    def build_destinations(self) -> dict[str, Destination]:
+        raise NotImplementedError
+
+    def destination(self, stream: str) -> Destination:
+        return self.destinations[stream]
+
+    def endpoint(self) -> str:
+        return self.api_class.where(self.config)
+
+    def check_access(self) -> None:
+        """One cheap read before any write, so wrong credentials stop the run naming the setting to fix."""
+        self.api.check()
 
     @cached_property
     def store(self) -> LinkStore:
@@ -180,11 +220,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
 
     def set_aside_streams(self) -> dict[str, str]:
         """The names this target's records set aside are kept under in the link store -> their stream."""
-        streams = {}
-        for stream in self.stream_order:
-            destination = self.destination(stream)
-            streams[retries_key(stream, destination.side) if destination is not None else stream] = stream
-        return streams
+        return {retries_key(stream, self.side): stream for stream in self.stream_order}
 
     @cached_property
     def executor(self) -> Executor:
@@ -202,16 +238,6 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
     @property
     def dry_run(self) -> bool:
         return self.config.get("dry_run") is True
-
-    def destination(self, stream: str) -> Destination | None:
-        """The stream's destination, or None for a stream its own sink handles."""
-        raise NotImplementedError
-
-    def retry_outside_destinations(self) -> None:
-        """Earlier runs' set-aside records of streams that have a sink of their own instead of a Destination."""
-
-    def check_access(self) -> None:
-        """One cheap read before any write, so wrong credentials stop the run naming the setting to fix."""
 
     def ensure_access(self) -> None:
         if not getattr(self, "_access_checked", False):
@@ -257,10 +283,9 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
                 self.drain_one(self._sinks_active[stream])
             self.crashes.reach("parent-written")
             if self._sinks_active:
-                destinations = [d for d in map(self.destination, self.stream_order) if d is not None]
+                destinations = [self.destination(stream) for stream in self.stream_order]
                 for destination in destinations:
                     self.executor.retry_waiting(destination)
-                self.retry_outside_destinations()
                 for destination in destinations:
                     self.executor.retry_earlier(destination)
         except RunStopped as stopped:
@@ -282,6 +307,10 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         super()._write_state_message(state)
 
     def _report(self) -> None:
+        if "api" in self.__dict__:
+            client = self.api.client
+            self.logger.info("%s requests: %d (%d writes); 429s met: %d", SYSTEM_NAMES[self.side],
+                             client.requests_sent, client.writes_sent, client.in_flight.rate_limited)
         outcomes = self.outcomes
         streams = self.set_aside_streams()
         for kept, kind, count, since in self.store.still_set_aside(streams):

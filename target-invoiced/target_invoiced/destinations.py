@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sync_core.client import RequestFailed
-from sync_core.destination import Reference, SystemDestination
-from sync_core.executor import Blocked, MatchRule
+from sync_core.destination import FanOut, Reference, RefusingState, SystemDestination
+from sync_core.executor import MatchRule
 from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
 from sync_core.values import CUSTOMCRM_MAPS, INVOICED_MAPS, casefolded, flatten
 
@@ -23,11 +22,6 @@ CROSS_REFERENCE = MatchRule("metadata.customcrm_id")
 CASE_BLIND = FieldRule(same=casefolded)
 FLAG = FieldRule(same=bool)  # an absent flag is a false one
 ONE_WAY = FieldRule(one_way=True)
-
-
-@dataclass(frozen=True)
-class InvoiceIncoming(Incoming):
-    customer_source: str | None = None  # the Customcrm customer, for an invoice its state refuses
 
 
 class InvoicedDestination(SystemDestination):
@@ -199,7 +193,11 @@ class InvoicesDestination(InvoicedDestination):
         skip_create=lambda incoming: "a cancelled order is not invoiced" if incoming.values.get("voided") else None,
     )
 
-    references = (Reference("customer", "customer", cast=int), Reference("items", "product", within="catalog_item"))
+    references = (
+        Reference("customer", "customer", cast=int,
+                  refusing=RefusingState({"active": False}, "inactive", "e.g. when it is made active in Customcrm")),
+        Reference("items", "product", within="catalog_item"),
+    )
 
     def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
         """Besides the references: the order owner's name and e-mail, as the users flow last left them."""
@@ -216,9 +214,7 @@ class InvoicesDestination(InvoicedDestination):
             elif not final:
                 # The input may carry the user later: wait for it, this run only.
                 waiting.append(f"sales rep {rep_id}")
-        customer = values.get("customer")
-        return InvoiceIncoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting),
-                               customer_source=customer["customcrm_id"] if isinstance(customer, Mapping) else None)
+        return Incoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting))
 
     def project_line(self, line: Mapping[str, Any]) -> dict[str, Any]:
         projected = {name: line.get(name) for name in LINE_FIELDS}
@@ -229,34 +225,6 @@ class InvoicesDestination(InvoicedDestination):
         if plan.action is Action.VOID:
             return self._void(live)
         return super().remove(plan, incoming, live)
-
-    def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
-        try:
-            return super().carry_out(plan, incoming, live, idempotency_key)
-        except RequestFailed as failure:
-            answer = failure.answer if isinstance(failure.answer, Mapping) else {}
-            customer = getattr(incoming, "customer_source", None)
-            if failure.status != 400 or answer.get("param") != "customer" or customer is None:
-                raise
-            # The customer's state refuses it (inactive): tried again once the customer is written.
-            msg = f"{failure}; it is sent again once customer {customer} is written, e.g. when it is made active in " \
-                  "Customcrm"
-            raise Blocked(msg, parent=("customer", customer), answer=failure.answer,
-                          after_lost_answer=failure.after_lost_answer) from None
-
-    def _refuse_for_an_inactive_customer(self, reference: Any) -> None:
-        """Invoiced creates no invoice for an inactive customer: when the link store knows the customer as inactive
-        (the values both sides last agreed on), the invoice is set aside as blocked without a request."""
-        if not isinstance(reference, Mapping) or "customcrm_id" not in reference:
-            return
-        source = reference["customcrm_id"]
-        link = self.store.find("customer", "customcrm", str(source))
-        agreed = link.base("invoiced") if link is not None else None
-        if agreed is not None and agreed.get("active") is False:
-            msg = (f"customer {source} is inactive in Invoiced (as the sync last left it), and Invoiced creates no "
-                   f"invoice for an inactive customer: nothing was sent; it is sent again once customer {source} is "
-                   "written, e.g. when it is made active in Customcrm")
-            raise Blocked(msg, parent=("customer", str(source)))
 
     def _void(self, live: Live) -> Live:
         try:
@@ -269,8 +237,6 @@ class InvoicesDestination(InvoicedDestination):
             raise
 
     def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
-        if live is None:
-            self._refuse_for_an_inactive_customer(values.get("customer"))
         body = super().body(values, live)
         body.pop("voided", None)  # voiding is its own request
         if "items" in body:
@@ -298,6 +264,18 @@ class InvoicesDestination(InvoicedDestination):
             body["metadata"] = metadata
             sent.append(body)
         return sent
+
+
+class SalesRepsDestination(FanOut):
+    """A Customcrm user is no Invoiced object: every invoice of the user's orders carries the user's id, name and
+    e-mail in its metadata. A change of name or e-mail is written onto each of them; the invoices flow fills new
+    invoices in from the values kept on the user's link."""
+
+    stream = "sales_reps"
+    entity = "user"
+    fields = ("metadata.sales_rep_name", "metadata.sales_rep_email")
+    carried_by = MatchRule("metadata.sales_rep_id")
+    rules = Rules(fields={"metadata.sales_rep_email": CASE_BLIND})
 
 
 DESTINATIONS: tuple[type[InvoicedDestination], ...] = (CustomersDestination, ItemsDestination, InvoicesDestination)

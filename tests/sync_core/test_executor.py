@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 from sync_core.client import RequestFailed
+from sync_core.destination import FanOut
 from sync_core.executor import SOURCE, Blocked, DeleteBudget, Executor, MatchRule, Stale, Unprocessable
 from sync_core.outcomes import Outcomes
 from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
 from sync_core.store import LinkState, LinkStore, RetryKind, retries_key
-from sync_core.values import casefolded
+from sync_core.values import INVOICED_MAPS, casefolded
 
 WAIT_AT_MOST = 30  # seconds: a test waits for a condition, and fails rather than hang if it never comes
 LOG = logging.getLogger("test_executor")
@@ -85,6 +86,8 @@ class Customers:
         locked=lambda live: "it is paid" if live.record.get("paid") else None,
     ))
     match_rules: tuple[MatchRule, ...] = (MatchRule("ref"), MatchRule("email", same=casefolded))
+    maps = INVOICED_MAPS
+    fan_out = False
 
     def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
         source = record[SOURCE]
@@ -570,3 +573,66 @@ def test_a_dry_run_plans_and_counts_but_writes_nothing(sync: Harness) -> None:
     assert planned["c2"]["action"] == "update"
     assert planned["c2"]["fields"] == {"ref": {"old": None, "new": "c2"}}
     assert planned["c3"]["action"] == "waiting"
+
+
+# A fan-out: one source record written onto every destination record that carries it.
+
+class Reps(FanOut):
+    stream = "sales_reps"
+    entity = "user"
+    fields = ("rep_name", "rep_email")
+    carried_by = MatchRule("rep")
+    rules = Rules(fields={"rep_email": FieldRule(same=casefolded)})
+
+
+def rep(user_id: str, deleted: bool = False, **values: Any) -> dict[str, Any]:
+    return customer(user_id, deleted, **values)
+
+
+def test_a_fan_out_writes_each_carrier_once_and_then_nothing(sync: Harness) -> None:
+    reps = Reps(sync.destination)
+    carriers = [sync.ledger.add(rep="u1", rep_name="Kari") for _ in range(2)]
+    paid = sync.ledger.add(rep="u1", rep_name="Kari", paid=True)
+    other = sync.ledger.add(rep="u2", rep_name="Ola")
+    sync.destination = reps
+
+    outcomes = sync.run(rep("u1", rep_name="Kari Nordmann", rep_email="kari@example.com"))
+
+    assert outcomes.counts["sales_reps"]["updated"] == 1
+    for carrier in carriers:
+        assert sync.ledger.records[carrier]["rep_name"] == "Kari Nordmann"
+        assert sync.ledger.records[carrier]["rep_email"] == "kari@example.com"
+    assert sync.ledger.records[paid]["rep_name"] == "Kari"  # a locked carrier keeps what it was issued with
+    assert sync.ledger.records[other]["rep_name"] == "Ola"
+    assert sync.store.find("user", SOURCE_SIDE, "u1").base(SIDE) == {"rep_name": "Kari Nordmann",
+                                                                    "rep_email": "kari@example.com"}
+    assert [e["invoiced_id"] for e in sync.store.audit_entries()] == carriers
+    before = sync.ledger.requests.copy()
+
+    outcomes = sync.run(rep("u1", rep_name="Kari Nordmann", rep_email="KARI@example.com"),
+                        rep("u2", deleted=True, rep_name="Ola"))
+
+    assert outcomes.counts["sales_reps"]["unchanged"] == 2
+    assert sync.ledger.requests == before
+    assert sync.ledger.records[other]["rep_name"] == "Ola"  # a deleted user stays on its carriers, as history
+
+
+def test_a_fan_out_a_carrier_refused_is_retried_next_run(sync: Harness) -> None:
+    reps = Reps(sync.destination)
+    carrier = sync.ledger.add(rep="u1", rep_name="Kari")
+    sync.destination = reps
+    sync.ledger.refuse_next(refusal("503 Service Unavailable, after 5 tries", transient=True))
+
+    outcomes = sync.run(rep("u1", rep_name="Kari Nordmann"))
+
+    assert outcomes.counts["sales_reps"]["rejected"] == 1
+    [retry] = sync.store.set_aside_records(retries_key("sales_reps", SIDE))
+    assert retry.kind is RetryKind.TRANSIENT
+    assert f"{carrier}: 503 Service Unavailable" in retry.reason
+    assert sync.store.find("user", SOURCE_SIDE, "u1") is None  # not agreed yet: nothing remembered
+
+    outcomes = sync.run()
+
+    assert outcomes.counts["sales_reps"]["updated"] == 1
+    assert sync.ledger.records[carrier]["rep_name"] == "Kari Nordmann"
+    assert sync.store.set_aside_records(retries_key("sales_reps", SIDE)) == []

@@ -515,8 +515,8 @@ def test_a_version_1_store_keeps_its_records_set_aside_for_the_target_that_set_t
 
     store = open_store()
     kept = {(r.stream, r.source_id) for r in store.set_aside_records()}
-    assert kept == {("customers@invoiced", "cus_1"), ("customers@customcrm", "17"), ("sales_reps", "usr_1")}
-    assert store.version == SCHEMA_VERSION == 3
+    assert kept == {("customers@invoiced", "cus_1"), ("customers@customcrm", "17"), ("sales_reps@invoiced", "usr_1")}
+    assert store.version == SCHEMA_VERSION == 4
     assert [r.reason for r in store.set_aside_records("customers@customcrm")] == ["over max_deletes"]
 
 

@@ -144,6 +144,12 @@ class CustomcrmApi:
         return cls(ApiClient.for_plugin(RULES, root, BearerToken(config["api_token"]), config, plugin=plugin,
                                         logger=logger, crashes=crashes))
 
+    where = staticmethod(where)
+
+    def check(self) -> None:
+        """One cheap read: wrong credentials stop the run before any write."""
+        self.client.request("GET", "/v1/customers", params={"limit": 1})
+
     def get(self, path: str) -> dict[str, Any] | None:
         response = self.client.request("GET", path, tolerated={404: GONE})
         return None if response.status_code == 404 else decode(response)
@@ -164,6 +170,13 @@ class CustomcrmApi:
         """The query parameter that filters a list by a flat field path."""
         head, _, key = field.partition(".")
         return f"external_id[{key}]" if head == "external_ids" else field
+
+    @staticmethod
+    def refused_field(failure: RequestFailed) -> str | None:
+        """The first field a refusal names (the contract's `error.fields`), if it names one."""
+        error = failure.answer.get("error") if isinstance(failure.answer, Mapping) else None
+        fields = error.get("fields") if isinstance(error, Mapping) else None
+        return next(iter(fields), None) if isinstance(fields, Mapping) else None
 
     def total(self, path: str) -> None:
         """Customcrm's lists carry no count."""

@@ -17,7 +17,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 from singer_sdk import typing as th
 
-from sync_core.client import ApiClient
+from sync_core.client import ApiClient, RequestFailed
 from sync_core.http import policy
 from sync_core.http.policy import (
     BROKEN_ANSWER_HINTS,
@@ -152,6 +152,12 @@ class InvoicedApi:
         return cls(ApiClient.for_plugin(RULES, base_url(config), auth, config, plugin=plugin, logger=logger,
                                         crashes=crashes))
 
+    where = staticmethod(where)
+
+    def check(self) -> None:
+        """One cheap read: wrong credentials stop the run before any write."""
+        self.client.request("GET", "/customers", params={"per_page": 1})
+
     def get(self, path: str) -> dict[str, Any] | None:
         """One object, or None when Invoiced has no such object."""
         response = self.client.request("GET", path, tolerated={404: MISSING_PARENT})
@@ -175,6 +181,12 @@ class InvoicedApi:
         if field.startswith("metadata."):
             return f"metadata[{field.removeprefix('metadata.')}]"
         return f"filter[{field}]"
+
+    @staticmethod
+    def refused_field(failure: RequestFailed) -> str | None:
+        """The field a refusal names (Invoiced's `param`), if it names one."""
+        answer = failure.answer if isinstance(failure.answer, Mapping) else {}
+        return answer.get("param")
 
     def total(self, path: str) -> int:
         """How many objects a list holds (X-Total-Count), for one request."""
