@@ -9,16 +9,16 @@ from sync_core.http import customcrm
 from sync_core.http.settings import CA_BUNDLE, MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
+from sync_core.singer_output import RecordWriter
 
 from tap_customcrm import streams
-from tap_customcrm.output import RecordLineWriter
 
 
 class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
     """Reads Customcrm customers, products, orders and users incrementally, deletes included as tombstones."""
 
     name = "tap-customcrm"
-    message_writer_class = RecordLineWriter
+    message_writer_class = RecordWriter
     system_words = ("CUSTOMCRM",)
 
     def endpoint(self) -> str:

@@ -9,6 +9,7 @@ from sync_core.http import invoiced
 from sync_core.http.settings import CA_BUNDLE, MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
 from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
+from sync_core.singer_output import RecordWriter
 
 from tap_invoiced import streams
 
@@ -18,6 +19,7 @@ class TapInvoiced(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
 
     # One line: the SDK's `--about --format=markdown` template cannot indent a multi-line docstring.
     name = "tap-invoiced"
+    message_writer_class = RecordWriter
     system_words = ("INVOICED",)
 
     def endpoint(self) -> str:
