@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from sync_core.client import RequestFailed
 from sync_core.executor import REJECT, SOURCE, Blocked, MatchRule, Unprocessable
-from sync_core.planner import Action, Incoming, Live, Plan, Rules
+from sync_core.planner import Action, Blocking, Incoming, Live, Plan, Rules
 from sync_core.store import LinkState, LinkStore
 from sync_core.times import parse_instant
 from sync_core.values import flatten, unflatten
@@ -123,7 +123,8 @@ class SystemDestination:
         values = flatten(record, maps=self.maps)
         deleted = source.get("deleted_at") is not None
         waiting = () if deleted else tuple(self._unlinked(values))
-        return Incoming(str(source["id"]), values, instant(source.get("updated_at")), deleted, waiting)
+        return Incoming(str(source["id"]), values, instant(source.get("updated_at")), deleted, waiting,
+                        blocked=None if deleted else self._refusing_parent(values))
 
     def fetch(self, record_id: str) -> Live | None:
         """The live record, or None when it is gone (deleted, or soft deleted)."""
@@ -202,8 +203,6 @@ class SystemDestination:
 
     def body(self, values: Mapping[str, Any], live: Live | None) -> dict[str, Any]:
         """What a write of these values sends (a create when `live` is None), references as this system's ids."""
-        if live is None:
-            self._refuse_while_a_parent_refuses(values)
         named = live is None and self.chooses_id
         nested = unflatten(self.in_own_ids(values, strict=True, live=live), maps=self.maps)
         return {name: value for name, value in nested.items() if name not in self.read_only or (named and name == "id")}
@@ -248,7 +247,9 @@ class SystemDestination:
                                   for line in out[ref.field]]
         return out
 
-    def _refuse_while_a_parent_refuses(self, values: Mapping[str, Any]) -> None:
+    def _refusing_parent(self, values: Mapping[str, Any]) -> Blocking | None:
+        """A parent the link store knows in a state that refuses a new record naming it (the planner sets such a
+        create aside as blocked, without a request)."""
         for ref in self.references:
             parent = values.get(ref.field)
             if ref.refusing is None or not isinstance(parent, Mapping) or f"{self.source_side}_id" not in parent:
@@ -261,7 +262,8 @@ class SystemDestination:
                 msg = (f"{ref.entity} {source_id} is {state} in {system} (as the sync last left it), and {system} "
                        f"creates no {self.stream.removesuffix('s')} for it while it is {state}: nothing was sent; it "
                        f"is sent again once {ref.entity} {source_id} is written, {ref.refusing.way_out}")
-                raise Blocked(msg, parent=(ref.entity, source_id))
+                return Blocking((ref.entity, source_id), msg)
+        return None
 
     def _unlinked(self, values: Mapping[str, Any]) -> Iterable[str]:
         for ref in self.references:
@@ -292,7 +294,7 @@ class SystemDestination:
                 raise Unprocessable(msg)
             return None
         if strict and self.refuses_deleted_references and link.state is LinkState.TOMBSTONED:
-            where = self.side if link.note and self.side in link.note.lower() else self.source_side
+            where = link.deleted_in or self.source_side
             msg = (f"{ref.entity} {source_id} was deleted in {SYSTEM_NAMES[where]} ({SYSTEM_NAMES[self.side]} record "
                    f"{link.id_on(self.side)}): restore it, or take it off the {self.entity}")
             raise Unprocessable(msg)

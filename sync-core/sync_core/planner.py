@@ -1,7 +1,10 @@
-"""The planner: a pure function of (incoming record, live record, merge base, the flow's rules) that returns a plan.
+"""The planner: pure functions that decide what happens to one incoming record, and return it as a plan.
 
-No I/O happens here. The executor fetches what the planner needs, asks for a plan, and carries it out; the link
-store keeps the merge base the plan hands back. Field by field, against the base:
+No I/O happens here. `decide` takes what is known of a record (the incoming record, its link and merge base, and
+the live record or the candidates once read) and returns one plan: read first, unchanged, wait, blocked,
+vanished, quarantine, reject, create, update these fields, conflict, or delete/void/archive/deactivate. The
+executor reads what a READ plan asks for, asks again, and carries the final plan out; the link store keeps the
+merge base the plan hands back. `plan` is the field-by-field part, against the base:
 
 - only the source changed: write the source's value;
 - only the destination changed: leave it (the value flows back in the other direction);
@@ -32,15 +35,38 @@ class Action(str, Enum):
     ARCHIVE = "archive"
     DEACTIVATE = "deactivate"
     WAIT = "wait"  # a reference is not linked yet
+    BLOCK = "block"  # a parent's known state refuses a new record: tried again once the parent's link changes
+    QUARANTINE = "quarantine"  # several destination records match and none is linked: for a person to settle
+    VANISHED = "vanished"  # linked, but deleted in the destination: the delete travels the other way
+    REJECT = "reject"  # the mapping refused the record: set aside with the field and the fix
+    READ_LIVE = "read_live"  # the plan needs the linked live record first
+    FIND_MATCHES = "find_matches"  # ... the candidates of a first link
+    FIND_OWN = "find_own"  # ... the record an unconfirmed create of ours may have made (by the cross-reference)
 
     @property
     def writes(self) -> bool:
-        return self not in (Action.NOOP, Action.CONFLICT, Action.WAIT)
+        return self in WRITES
+
+    @property
+    def reads(self) -> bool:
+        return self in (Action.READ_LIVE, Action.FIND_MATCHES, Action.FIND_OWN)
 
     @property
     def removes(self) -> bool:
         """Counted against the per-run cap on deletes."""
         return self in (Action.DELETE, Action.VOID, Action.ARCHIVE, Action.DEACTIVATE)
+
+
+WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.RECREATE, Action.DELETE, Action.VOID, Action.ARCHIVE,
+                    Action.DEACTIVATE})
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """A parent whose known state refuses a new record naming it (an inactive customer, for a new invoice)."""
+
+    parent: tuple[str, str]  # (entity, source id)
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,8 @@ class Incoming:
     updated_at: datetime | None
     deleted: bool = False
     waiting_on: tuple[str, ...] = ()  # e.g. ("customer cus_9",): references with no link yet
+    blocked: Blocking | None = None  # refused if it were created now
+    refused: str | None = None  # why the mapping refused it (nothing else is known then)
 
 
 @dataclass(frozen=True)
@@ -142,6 +170,99 @@ class Plan:
     @property
     def updates(self) -> dict[str, Any]:
         return {change.field: change.new for change in self.changes}
+
+
+class Unread:
+    """A read the executor has not made yet (the live record, the candidates)."""
+
+    def __repr__(self) -> str:
+        return "UNREAD"
+
+
+UNREAD = Unread()
+
+
+@dataclass(frozen=True)
+class Known:
+    """What is known of one record when it is planned: the incoming record, its link, and what was read."""
+
+    incoming: Incoming
+    side: str  # the destination system, for the reasons
+    source_side: str
+    linked: str | None = None  # the destination id of its link (None: not linked, or a create not confirmed)
+    base: Mapping[str, Any] | None = None  # the merge base of the link
+    pending: bool = False  # a create of ours was started and not confirmed: it may have made a record
+    live: Live | Unread | None = UNREAD  # the linked record (None: gone)
+    candidates: tuple[Live, ...] | Unread = UNREAD  # records that match it, free for a first link
+    contested: bool = False  # the one candidate was matched to another record of this run first
+
+
+def decide(known: Known, rules: Rules) -> Plan:
+    """The one plan for a record, or a READ_LIVE / FIND_MATCHES / FIND_OWN plan when it needs a read first."""
+    incoming = known.incoming
+    if incoming.refused is not None:
+        return Plan(Action.REJECT, reason=incoming.refused)
+    if incoming.deleted and known.linked is None:
+        return _unlinked_delete(known, rules)
+    if incoming.waiting_on:
+        return plan(incoming, None, known.base, rules)
+    if known.linked is not None:
+        return _linked(known, rules)
+    return _first_link(known, rules)
+
+
+def _unlinked_delete(known: Known, rules: Rules) -> Plan:
+    """Only records the sync created or linked are touched: with no link, only one that a create of ours may have
+    made before a crash (found by the cross-reference the sync writes on what it creates)."""
+    if not known.pending:
+        return Plan(Action.NOOP)
+    if isinstance(known.candidates, Unread):
+        return Plan(Action.FIND_OWN)
+    if len(known.candidates) != 1:
+        return Plan(Action.NOOP)
+    return plan(known.incoming, known.candidates[0], None, rules)
+
+
+def _linked(known: Known, rules: Rules) -> Plan:
+    incoming = known.incoming
+    if known.base is not None and not incoming.deleted and agrees(incoming.values, known.base, rules):
+        return Plan(Action.NOOP, base=dict(known.base))  # the source did not change: no request at all
+    if isinstance(known.live, Unread):
+        return Plan(Action.READ_LIVE)
+    if known.live is None or rules.vanished(known.live, known.base):
+        return Plan(Action.VANISHED, reason=f"its {known.side} record {known.linked} was deleted there; not re-created")
+    return plan(incoming, known.live, known.base, rules)
+
+
+def _first_link(known: Known, rules: Rules) -> Plan:
+    """No link yet: exactly one candidate is linked (and merged), several are for a person to settle, none is a
+    create."""
+    side = known.side
+    if isinstance(known.candidates, Unread):
+        return Plan(Action.FIND_MATCHES)
+    if len(known.candidates) > 1:
+        ids = ", ".join(sorted(c.id for c in known.candidates))
+        return Plan(Action.QUARANTINE, reason=(
+            f"{len(known.candidates)} {side} records match and none is linked yet ({ids}): merge the duplicates in "
+            f"{side} or set the cross-reference on one of them"))
+    live = known.candidates[0] if known.candidates else None
+    if live is not None and known.contested:
+        return Plan(Action.QUARANTINE, reason=(
+            f"{side} record {live.id} matches this record and another one of this run: tell them apart in "
+            f"{known.source_side} (they share a business key or e-mail)"))
+    decided = plan(known.incoming, live, None, rules)
+    if decided.action is Action.CREATE and known.incoming.blocked is not None:
+        return Plan(Action.BLOCK, reason=known.incoming.blocked.reason)
+    return decided
+
+
+def agrees(values: Mapping[str, Any], base: Mapping[str, Any], rules: Rules) -> bool:
+    """Whether every incoming value is the one both sides last agreed on (so nothing needs reading)."""
+    def same(name: str, value: Any) -> bool:
+        compare = rules.rule(name).same
+        return name in rules.identity or (name in base and compare(value) == compare(base[name]))
+
+    return all(same(name, value) for name, value in values.items())
 
 
 def plan(  # noqa: PLR0911 -- one return per kind of plan: the function reads as the decision table it is

@@ -189,6 +189,17 @@ class Link:
     def base(self, side: str) -> Mapping[str, Any] | None:
         return self.bases.get(side)
 
+    @property
+    def deleted_in(self) -> str | None:
+        """The system a tombstoned link's record was deleted in, when the sync found it deleted there (else the
+        delete came from the other side, through the sync)."""
+        return next((side for side in SIDES if self.note == deleted_note(side)), None)
+
+
+def deleted_note(side: str) -> str:
+    """The note of a link whose record was found deleted in `side`."""
+    return f"deleted in {side}"
+
 
 @dataclass(frozen=True)
 class Retry:

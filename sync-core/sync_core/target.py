@@ -103,8 +103,7 @@ class SyncSink(BatchSink):
         target = self.sync_target
         try:
             target.drain_parents_of(self.stream_name)
-            if "lease" in target.__dict__:
-                target.lease.check()
+            target.check_lease()
             self.write(records)
         except (RunStopped, LeaseLost) as stopped:
             target.logger.error("%s", stopped)
@@ -134,12 +133,16 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
     message_reader_class = MsgSpecReader  # the SDK's own, about a third of the stdlib reader's cost per line
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Built on first use (see their properties), so `--about` and `--help` touch neither store nor network.
+        self._api: TargetApi | None = None
+        self._store: LinkStore | None = None
+        self._lease: Lease | None = None
+        self._executor: Executor | None = None
+        self._access_checked = False
         super().__init__(*args, **kwargs)
         self.max_parallelism = 1  # the executor brings its own bounded concurrency
         self.run_id = uuid.uuid4().hex[:12]
         self.crashes = CrashPoints.armed_for(self.name)  # inert unless a crash test arms one
-
-    # Built on first use, so `--about` and `--help` touch neither the store nor the network.
 
     @property
     def pipeline_hint(self) -> str:
@@ -152,9 +155,11 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
             raise SystemExit(msg)
         return SyncSink
 
-    @cached_property
+    @property
     def api(self) -> TargetApi:
-        return self.api_class.connect(self.config, plugin=self.name, logger=self.logger, crashes=self.crashes)
+        if self._api is None:
+            self._api = self.api_class.connect(self.config, plugin=self.name, logger=self.logger, crashes=self.crashes)
+        return self._api
 
     @cached_property
     def destinations(self) -> dict[str, Destination]:
@@ -174,13 +179,17 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         """One cheap read before any write, so wrong credentials stop the run naming the setting to fix."""
         self.api.check()
 
-    @cached_property
+    @property
     def store(self) -> LinkStore:
-        return LinkStore(self.config.get("link_store_url"), self.config.get("namespace", "default"))
+        if self._store is None:
+            self._store = LinkStore(self.config.get("link_store_url"), self.config["namespace"])
+        return self._store
 
-    @cached_property
+    @property
     def lease(self) -> Lease:
-        return Lease(self.store, self.name, self.logger)
+        if self._lease is None:
+            self._lease = Lease(self.store, self.name, self.logger)
+        return self._lease
 
     def listen(self, file_input: IO[str] | None = None) -> None:
         """The namespace's lease first, before any request: a second run of one namespace stops here, naming the run
@@ -196,9 +205,14 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         finally:
             self._release()
 
+    def check_lease(self) -> None:
+        """Still this run's (LeaseLost if another run took it over); nothing to check for a run without one."""
+        if self._lease is not None:
+            self._lease.check()
+
     def _release(self) -> None:
-        if "lease" in self.__dict__:
-            self.lease.release()
+        if self._lease is not None:
+            self._lease.release()
 
     @cached_property
     def outcomes(self) -> Outcomes:
@@ -222,25 +236,27 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         """The names this target's records set aside are kept under in the link store -> their stream."""
         return {retries_key(stream, self.side): stream for stream in self.stream_order}
 
-    @cached_property
+    @property
     def executor(self) -> Executor:
-        self.ensure_access()
-        return Executor(
-            self.store,
-            self.outcomes,
-            DeleteBudget(int(self.config.get("max_deletes", 50)), self.logger),
-            max_in_flight=int(self.config.get("max_in_flight", 8)),
-            dry_run=self.dry_run,
-            logger=self.logger,
-            crashes=self.crashes,
-        )
+        if self._executor is None:
+            self.ensure_access()
+            self._executor = Executor(
+                self.store,
+                self.outcomes,
+                DeleteBudget(int(self.config["max_deletes"]), self.logger),
+                max_in_flight=int(self.config["max_in_flight"]),
+                dry_run=self.dry_run,
+                logger=self.logger,
+                crashes=self.crashes,
+            )
+        return self._executor
 
     @property
     def dry_run(self) -> bool:
         return self.config.get("dry_run") is True
 
     def ensure_access(self) -> None:
-        if not getattr(self, "_access_checked", False):
+        if not self._access_checked:
             self.check_access()
             self._access_checked = True
 
@@ -272,10 +288,10 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
             self._finish()
         finally:
             self._release()
-            if "store" in self.__dict__:
+            if self._store is not None:
                 # Close the pool's connections: left to the interpreter's exit, psycopg warns of each one and
                 # PostgreSQL logs it as an unexpected EOF.
-                self.store.close()
+                self._store.close()
 
     def _finish(self) -> None:
         try:
@@ -307,8 +323,8 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         super()._write_state_message(state)
 
     def _report(self) -> None:
-        if "api" in self.__dict__:
-            client = self.api.client
+        if self._api is not None:
+            client = self._api.client
             self.logger.info("%s requests: %d (%d writes); 429s met: %d", SYSTEM_NAMES[self.side],
                              client.requests_sent, client.writes_sent, client.in_flight.rate_limited)
         outcomes = self.outcomes
@@ -319,7 +335,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
                          else "", outcomes.table())
         summary_path = self.operator_file("summary_path")
         outcomes.write_summary(summary_path)
-        held = self.executor.budget.verdict(SYSTEM_NAMES[self.source_system]) if "executor" in self.__dict__ else None
+        held = self._executor.budget.verdict(SYSTEM_NAMES[self.source_system]) if self._executor is not None else None
         if held:
             self.logger.warning("%s", held)
         still = outcomes.still_set_aside_total()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sync_core.client import RequestFailed
@@ -214,7 +215,7 @@ class InvoicesDestination(InvoicedDestination):
             elif not final:
                 # The input may carry the user later: wait for it, this run only.
                 waiting.append(f"sales rep {rep_id}")
-        return Incoming(incoming.source_id, values, incoming.updated_at, incoming.deleted, tuple(waiting))
+        return replace(incoming, values=values, waiting_on=tuple(waiting))
 
     def project_line(self, line: Mapping[str, Any]) -> dict[str, Any]:
         projected = {name: line.get(name) for name in LINE_FIELDS}
