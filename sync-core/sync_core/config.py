@@ -42,6 +42,8 @@ class CheckedSettings:
         return None
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Private SDK hook: the only point where every setting is checked before the plugin starts, with no public
+        # way to add checks of one's own (the schema validator checks types alone).
         problems = {name: problem for name, spec in self.config_jsonschema["properties"].items()
                     if (problem := self._check(name, spec)) is not None}
         try:
@@ -72,7 +74,8 @@ class CheckedSettings:
                 self.name, ", ".join(unread), self.name)
 
     def _check(self, name: str, spec: dict[str, Any]) -> str | None:
-        """The problem with one setting's value, if any; a number given as text is replaced by the number."""
+        """The problem with one setting's value, if any; a number given as text is replaced by the number (in the
+        SDK's private `_config`: `config` is a read-only copy, and every later read goes to `_config`)."""
         value = self._config.get(name)
         if not isinstance(value, str) or value == "":
             return None

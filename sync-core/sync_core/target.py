@@ -276,6 +276,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         raise MiswiredPipeline(message)
 
     def drain_parents_of(self, stream: str) -> None:
+        # `_sinks_active` (private): the SDK's active sinks have no public accessor that does not also create one.
         for parent in self.parents.get(stream, ()):
             sink = self._sinks_active.get(parent)
             if sink is not None and sink.current_size:
@@ -315,6 +316,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         return sorted(streams, key=lambda name: rank.get(name, len(rank)))
 
     def _write_state_message(self, state: dict) -> None:
+        # Private SDK hook: the one place a target's STATE is written, and no public hook decides whether it is.
         if self.dry_run:  # a dry run wrote nothing, so no bookmark may move
             return
         if self.crashes.armed("state-half-written"):

@@ -65,7 +65,7 @@ class CustomcrmStream(HTTPRulesStream[str | None]):
     def get_http_request(self, *, page: PageContext[str | None]) -> HTTPRequest:
         # The cursor is bound to the first page's query, so every page repeats the same updated_since.
         params: dict[str, Any] = {
-            "limit": self.config.get("page_size", 1000),
+            "limit": self.config["page_size"],
             "include_deleted": "true",
             "updated_since": self._updated_since,
             "cursor": page.next_page_token,

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
+from sync_core.http import customcrm
 
 
 def read_page(response: requests.Response) -> dict[str, Any]:
     """The list body of a successful answer, or a fatal error saying why it is not one."""
     try:
-        page = json.loads(response.content, parse_float=Decimal)
+        page = customcrm.decode(response)
     except ValueError as exc:
         msg = (
             f"{response.request.method} {urlsplit(response.url).path} answered {response.status_code} "

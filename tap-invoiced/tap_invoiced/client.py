@@ -7,10 +7,8 @@ module only sends the requests a walk asks for and decodes the answers (`read_pa
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from importlib import metadata
@@ -37,7 +35,7 @@ def read_page(response: requests.Response) -> Page:
     if response.status_code >= 400:  # a tolerated error: nothing to read
         return Page(rows=[])
     try:
-        rows = json.loads(response.content, parse_float=Decimal)
+        rows = invoiced.decode(response)
     except ValueError as exc:
         msg = f"GET {urlsplit(response.url).path} answered a body that is not JSON ({exc}); is api_url Invoiced?"
         raise FatalAPIError(msg) from exc
@@ -84,11 +82,11 @@ class InvoicedStream(HTTPRulesStream[Step]):
 
     @property
     def per_page(self) -> int:
-        return int(self.config.get("per_page", 100))
+        return int(self.config["per_page"])
 
     @property
     def overlap(self) -> int:
-        return int(self.config.get("overlap_seconds", 2))
+        return int(self.config["overlap_seconds"])
 
     # Walks: each one runs through the SDK's request loop with its own paginator.
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sync_core.times import parse_instant
+
 from tap_invoiced.bookmarks import EVENTS, RECENT, EventCursor, RecentlyEmitted
 from tap_invoiced.client import InvoicedStream
 from tap_invoiced.pagination import KeysetWalk, PageWalk, ReverseWalk
@@ -49,7 +51,7 @@ class IncrementalStream(InvoicedStream):
 
     def start_date_second(self) -> int:
         start = self.config.get("start_date")
-        return unix_seconds(self._parse_datetime(start)) if start else 0
+        return unix_seconds(parse_instant(start)) if start else 0  # checked at start (sync_core.config)
 
     def next_starting_second(self, context: Context | None, newest: int | None, before: int | None) -> int:
         """Where the next run is expected to start: the newest `updated_at` emitted, capped at the signpost,

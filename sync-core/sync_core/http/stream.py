@@ -39,7 +39,7 @@ class HTTPRulesStream(RESTStream[_TToken]):
 
     @property
     def timeout(self) -> float:  # type: ignore[override]  # the SDK types it int; requests takes float
-        return float(self.config.get("request_timeout", 60))
+        return float(self.config["request_timeout"])
 
     # Errors: one table decides, one function words the message.
 
@@ -63,10 +63,10 @@ class HTTPRulesStream(RESTStream[_TToken]):
     # Retries: the SDK's one backoff layer, tuned by the settings.
 
     def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 5)) + 1
+        return int(self.config["max_retries"]) + 1
 
     def backoff_wait_generator(self) -> Generator[float, BaseException | None, None]:  # type: ignore[override]
-        return retry_waits(float(self.config.get("retry_wait_seconds", 1.0)))
+        return retry_waits(float(self.config["retry_wait_seconds"]))
 
     def backoff_jitter(self, value: float) -> float:
         return value  # retry_waits already jitters
