@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,17 +140,19 @@ def main() -> None:
     small, large = ({name: [r.cpu_seconds for r in runs[name]] for name in PROGRAMS} for runs in results)
     best = {name: min(large[name]) - min(small[name]) for name in PROGRAMS}
     paired = {name: [b - s for s, b in zip(small[name], large[name], strict=True)] for name in PROGRAMS}
-    print(f"marginal, +{extra:>6} records  " + _row(extra, best, paired) + "   (goal <= 1.5)")
+    print(f"marginal, +{extra:>6} records  " + _row(extra, best, paired) + "   (goal: median <= 1.3)")
     peaks = {name: [max(r.peak_rss_mib for r in runs[name]) for runs in results] for name in PROGRAMS}
     for name in PROGRAMS:
         print(f"peak memory of {name}: "
               + ", ".join(f"{p:.1f} MiB at {n}" for p, n in zip(peaks[name], sizes, strict=True)))
     whole = {name: 10_000 * min(large[name]) / sizes[1] for name in PROGRAMS}
+    # Each repeat's own marginal ratio (its larger run less its smaller one), and their median: the goal's figure.
+    medians = statistics.median(t / b for t, b in zip(paired["tap"], paired["baseline"], strict=True) if b > 0)
     save_figures(args.json, {
         "tap": "tap-customcrm", "records": sizes, "repeat": args.repeat,
         "cpu_s_per_10k_whole": whole, "ratio_whole": whole["tap"] / whole["baseline"],
         "cpu_s_per_10k_marginal": {name: 10_000 * best[name] / extra for name in PROGRAMS},
-        "ratio_marginal": best["tap"] / best["baseline"], "peak_rss_mib": peaks,
+        "ratio_marginal": best["tap"] / best["baseline"], "ratio_marginal_median": medians, "peak_rss_mib": peaks,
     })
 
 

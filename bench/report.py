@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-GOALS_NOTE = "from the benchmarks issue; every figure is a ratio or a count taken in the same run"
+GOALS_NOTE = ("from the benchmarks issue and the one-write-engine issue; every figure is a ratio or a count taken in "
+              "the same run")
+CPU_MS_PER_WRITE = 2.0
 
 
 def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -28,6 +30,17 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
                  f"{r['requests_per_created']:.3f} ({r['requests_per_created_without_refused']:.3f} without the "
                  "writes Invoiced refused)",
                  r["requests_per_created"] <= 1.05),
+                (f"target-invoiced CPU per write <= {CPU_MS_PER_WRITE} ms at 20 in flight",
+                 f"{r['cpu_ms_per_write']:.1f} ms", r["cpu_ms_per_write"] <= CPU_MS_PER_WRITE),
+            ]
+        back = [r for r in initial.get("to_customcrm", []) if r["concurrency"] == 20]
+        if back:
+            r = back[0]
+            found += [
+                ("Invoiced -> Customcrm at 20 in flight: >= 0.7 of the ceiling (20 / L)",
+                 f"{r['sync_over_ceiling']:.2f}", r["sync_over_ceiling"] >= 0.7),
+                (f"target-customcrm CPU per write <= {CPU_MS_PER_WRITE} ms at 20 in flight",
+                 f"{r['cpu_ms_per_write']:.1f} ms", r["cpu_ms_per_write"] <= CPU_MS_PER_WRITE),
             ]
     if cost := marks.get("sync_cost"):
         small, large = cost["runs"]
@@ -47,9 +60,12 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
         ]
     for name in ("tap_customcrm", "tap_invoiced"):
         if tap := marks.get(name):
-            found.append((f"{tap['tap']}: CPU per record <= 1.5x a plain requests + json loop",
-                          f"{tap['ratio_marginal']:.2f}x marginal, {tap['ratio_whole']:.2f}x whole run",
-                          0 < tap["ratio_marginal"] <= 1.5))
+            median = tap.get("ratio_marginal_median", tap["ratio_marginal"])
+            found.append((f"{tap['tap']}: CPU per record <= 1.3x a plain requests + json loop (marginal, median of "
+                           f"{tap['repeat']} repeats)",
+                          f"{median:.2f}x (best runs {tap['ratio_marginal']:.2f}x, whole run "
+                          f"{tap['ratio_whole']:.2f}x)",
+                          0 < median <= 1.3))
     return found
 
 

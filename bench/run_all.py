@@ -33,7 +33,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
         "--customers", "40", "--products", "4", "--orders", "60", "--concurrency", "4", "20",
         "--reverse-customers", "15", "--reverse-concurrency", "20"]),
     "sync_cost": ("bench_sync_cost.py", [], ["--sizes", "40", "80", "--repeat", "1"]),
-    "tap_customcrm": ("bench_tap_customcrm.py", ["--repeat", "2"], ["--customers", "60", "--repeat", "1"]),
+    "tap_customcrm": ("bench_tap_customcrm.py", ["--repeat", "3"], ["--customers", "60", "--repeat", "1"]),
     "tap_invoiced": ("bench_tap_invoiced.py", [], ["--customers", "30", "--repeat", "1"]),
 }
 SETUP = "setup"  # minutes and PyPI: only with --with-setup

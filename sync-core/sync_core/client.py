@@ -22,9 +22,6 @@ from sync_core.http.session import new_session
 
 # A 429 is waited out this long at most; after that the record is set aside like any other transient failure.
 RATE_LIMIT_PATIENCE_SECONDS = 900
-# Answers that no retry and no other record can change: the run stops before (or without) more writes.
-STOPS_THE_RUN = frozenset({401, 402, 403})
-
 
 class RequestFailed(Exception):
     """A request that did not succeed, with what the system answered (never a secret)."""
@@ -217,7 +214,7 @@ class ApiClient:
             self.in_flight.slow_down()
         if verdict.action is Action.RETRY:
             raise _Retry(message, response)
-        if response.status_code in STOPS_THE_RUN:
+        if verdict.action is Action.STOP:
             raise RunStopped(message)
         raise RequestFailed(message, status=response.status_code, answer=_answer(response), transient=False)
 

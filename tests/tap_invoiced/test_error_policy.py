@@ -13,9 +13,9 @@ from sync_core.http.policy import MAX_RETRY_WAIT_SECONDS, Action, retry_waits
     ("status", "action"),
     [
         (400, Action.FAIL),
-        (401, Action.FAIL),
-        (402, Action.FAIL),
-        (403, Action.FAIL),
+        (401, Action.STOP),
+        (402, Action.STOP),
+        (403, Action.STOP),
         (404, Action.FAIL),
         (408, Action.RETRY),
         (409, Action.FAIL),

@@ -64,8 +64,8 @@ def where(config: dict[str, Any]) -> str:
 POLICY = ErrorPolicy(
     table={
         400: Verdict(Action.FAIL, "the request is malformed; this is a bug in the client"),
-        401: Verdict(Action.FAIL, "the API token is missing or wrong: check the api_token setting"),
-        403: Verdict(Action.FAIL, "the API token may not do this: grant its user access"),
+        401: Verdict(Action.STOP, "the API token is missing or wrong: check the api_token setting"),
+        403: Verdict(Action.STOP, "the API token may not do this: grant its user access"),
         404: Verdict(Action.FAIL, "no such resource: check that api_url is the service root (no /v1)"),
         408: Verdict(Action.RETRY, "the server timed out waiting for the request"),
         409: Verdict(Action.FAIL, "the request conflicts with the current state of the record"),

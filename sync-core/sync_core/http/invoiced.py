@@ -78,10 +78,10 @@ CONNECTION_SETTINGS = (
 POLICY = ErrorPolicy(
     table={
         400: Verdict(Action.FAIL, "Invoiced refused the request as invalid"),
-        401: Verdict(Action.FAIL, "the API key is wrong or missing: check api_key, and that sandbox keys go with "
+        401: Verdict(Action.STOP, "the API key is wrong or missing: check api_key, and that sandbox keys go with "
                      "sandbox=true (or api_url) and production keys without it"),
-        402: Verdict(Action.FAIL, "the Invoiced account is canceled or unpaid"),
-        403: Verdict(Action.FAIL, "this API key may not read this: use a key with full access"),
+        402: Verdict(Action.STOP, "the Invoiced account is canceled or unpaid"),
+        403: Verdict(Action.STOP, "this API key may not read this: use a key with full access"),
         404: Verdict(Action.FAIL, "no such object or route: check api_url (the API root, no path)"),
         405: Verdict(Action.FAIL, "the route does not allow this method: check api_url"),
         408: Verdict(Action.RETRY, "the server timed out waiting for the request"),

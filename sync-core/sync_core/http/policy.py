@@ -21,7 +21,8 @@ MAX_RETRY_WAIT_SECONDS = 60.0
 class Action(Enum):
     TOLERATE = "tolerate"  # go on as if the answer were empty (an expected 404, say)
     RETRY = "retry"
-    FAIL = "fail"
+    FAIL = "fail"  # this request fails; the run goes on with the next record
+    STOP = "stop"  # no retry and no other record can change it (credentials, account): the run stops
 
 
 @dataclass(frozen=True)
