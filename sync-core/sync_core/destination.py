@@ -23,7 +23,7 @@ from sync_core.times import parse_instant
 from sync_core.values import flatten, unflatten
 
 SYSTEM_NAMES = {"customcrm": "Customcrm", "invoiced": "Invoiced"}
-# The reverse mapping: a destination record in the source system's shape (None when the mapping refuses it).
+# The reverse mapping: a destination record in the source system's shape (with `_reject` when the mapping refuses it).
 ToPeer = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
