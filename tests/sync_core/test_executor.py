@@ -575,6 +575,17 @@ def test_a_dry_run_plans_and_counts_but_writes_nothing(sync: Harness) -> None:
     assert planned["c3"]["action"] == "waiting"
 
 
+def test_a_dry_run_holds_deletes_over_the_cap_as_a_real_run_would(sync: Harness) -> None:
+    sync.run(*(customer(f"c{n}", name=f"Firm {n}") for n in range(3)))
+
+    outcomes = sync.run(*(customer(f"c{n}", deleted=True) for n in range(3)), max_deletes=1, dry_run=True)
+
+    assert counted(outcomes) == {"deleted": 1, "skipped": 2}
+    assert len(sync.ledger.records) == 3
+    assert sync.set_aside() == {}
+    assert sorted(entry["action"] for entry in sync.planned()) == ["delete", "held", "held"]
+
+
 # A fan-out: one source record written onto every destination record that carries it.
 
 class Reps(FanOut):
