@@ -9,10 +9,7 @@ its own Meltano system database (so its own state) and its own link store.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from sandbox.common.meltano import clean_environment, meltano_command
-from sandbox.common.process import REPO_ROOT, RunningSandbox, pid_below
+from sandbox.common.process import REPO_ROOT, RunningSandbox
 from tests.conftest import SandboxStarter
 from tests.target_invoiced.conftest import CUSTOMCRM_TOKEN, INVOICED_KEY, WRITE, Systems
 
@@ -99,29 +96,6 @@ class TwoWay(Systems):
         summaries = {target: json.loads(path.read_text()) for target in TARGETS
                      if (path := self._path(target, "summary")).exists()}
         return SyncRun(result.returncode, result.stderr, summaries, _writes(crm_after), _writes(inv_after))
-
-    def kill_mid_run(self, executable: str, write: str, after: int) -> int:
-        """`meltano run sync`, with `executable` SIGKILLed once its system has served `after` writes like `write`
-        (e.g. '"POST /customers'); the pid it had."""
-        log = self.customcrm if executable == "target-customcrm" else self.invoiced
-        before = log.log().count(write)
-        job = subprocess.Popen(meltano_command("run", "sync"), cwd=self.project, env=self.env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 240
-            while log.log().count(write) - before < after:
-                assert job.poll() is None, f"the sync ended before {executable} wrote {after} times"
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
-            pid = pid_below(executable, job.pid)  # this run's, not another run's on the machine
-            assert pid is not None, f"{executable} is not running"
-            os.kill(pid, signal.SIGKILL)
-            assert job.wait(120) != 0  # Meltano reports the killed plugin as a failed run
-            return pid
-        finally:
-            if job.poll() is None:
-                job.kill()
-                job.wait()
 
     def sync(self, **_: Any) -> SyncRun:  # type: ignore[override]
         return self.run("sync")
