@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +149,41 @@ def test_a_wrong_customcrm_token_stops_before_any_write_naming_the_setting(syste
     assert "check the api_token setting" in result.stderr
     assert wrong not in result.stdout + result.stderr
     assert all(c.get("phone") != "+47 400 22 222" for c in systems.crm_all("customers"))
+
+
+class _Redirecting(BaseHTTPRequestHandler):
+    """An API root that has moved: every request is answered with a redirect to another address."""
+
+    def do_GET(self) -> None:  # http.server's name for it
+        self.send_response(301)
+        self.send_header("Location", "https://api.example.invalid" + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_an_api_url_that_redirects_stops_the_target_naming_where_and_the_setting(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"api_key": INVOICED_KEY, "api_url": f"http://127.0.0.1:{server.server_port}",
+                                      "link_store_url": f"sqlite:///{tmp_path / 'links.db'}",
+                                      "summary_path": str(tmp_path / "summary.json")}))
+        line = {"type": "SCHEMA", "stream": "customers", "key_properties": [],
+                "schema": {"type": "object", "properties": {"name": {"type": "string"}}}}
+        record = {"type": "RECORD", "stream": "customers",
+                  "record": {"_source": {"system": "customcrm", "id": "cus_1"}, "name": "Fjord AS"}}
+        run = subprocess.run([str(BIN / "target-invoiced"), "--config", str(config)], check=False, text=True,
+                             input=f"{json.dumps(line)}\n{json.dumps(record)}\n", capture_output=True, timeout=120)
+    finally:
+        server.shutdown()
+    assert run.returncode != 0
+    assert "GET /customers -> 301, a redirect to https://api.example.invalid/customers" in run.stderr
+    assert "set api_url" in run.stderr
+    assert INVOICED_KEY not in run.stderr
 
 
 def test_no_secret_in_any_file_a_run_leaves(systems: TwoWay, meltano_root: Path) -> None:
