@@ -113,7 +113,8 @@ def test_the_fuzz_got_past_validation_on_every_operation() -> None:
     records checked against the document."""
     document = json.loads(openapi.DOCUMENT_PATH.read_text())
     operations = {f"{m.upper()} {p}" for p, item in document["paths"].items() for m in item if m != "parameters"}
-    if set(ANSWERS) != operations:
-        pytest.skip("needs the whole fuzz run in the same session")
+    if not ANSWERS:
+        pytest.skip("run alone: the fuzz above did not run in this session, so there is nothing to check")
+    assert set(ANSWERS) == operations, f"operations the fuzz never called: {sorted(operations - set(ANSWERS))}"
     assert not {op for op in operations if not any(200 <= s < 300 for s in ANSWERS[op])}
 
