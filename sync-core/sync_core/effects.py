@@ -240,8 +240,8 @@ class DryRun:
     def end_of_batch(self) -> None:
         pass
 
-    def show(self, case: Case, decided: Plan, live: Live | None = None) -> None:
-        live = live or case.live
+    def show(self, case: Case, decided: Plan) -> None:
+        live = case.live
         self.outcomes.show_plan({
             "stream": case.destination.stream, "source_id": case.source_id, "action": decided.action.value,
             "destination_id": live.id if live is not None else None,

@@ -23,7 +23,7 @@ from sync_core.client import RequestFailed
 from sync_core.destination import FanOut
 from sync_core.executor import SOURCE, Blocked, DeleteBudget, Executor, MatchRule, Stale, Unprocessable
 from sync_core.outcomes import Outcomes
-from sync_core.planner import Action, FieldRule, Incoming, Live, Plan, Rules
+from sync_core.planner import Action, Blocking, FieldRule, Incoming, Live, Plan, Rules
 from sync_core.store import LinkState, LinkStore, RetryKind, retries_key
 from sync_core.values import INVOICED_MAPS, casefolded
 
@@ -97,7 +97,9 @@ class Customers:
         parent = values.get("parent")
         if parent is not None and self.store.find("parent", SOURCE_SIDE, parent) is None:
             waiting = (f"parent {parent}",)
-        return Incoming(str(source["id"]), values, None, source.get("deleted_at") is not None, waiting)
+        refused_by = values.pop("refused_by", None)  # a parent known to refuse a new record naming it
+        blocked = Blocking(("parent", refused_by), f"parent {refused_by} refuses it") if refused_by else None
+        return Incoming(str(source["id"]), values, None, source.get("deleted_at") is not None, waiting, blocked)
 
     def fetch(self, record_id: str) -> Live | None:
         self.ledger.requests["fetch"] += 1
@@ -573,6 +575,19 @@ def test_a_dry_run_plans_and_counts_but_writes_nothing(sync: Harness) -> None:
     assert planned["c2"]["action"] == "update"
     assert planned["c2"]["fields"] == {"ref": {"old": None, "new": "c2"}}
     assert planned["c3"]["action"] == "waiting"
+
+
+def test_a_create_its_parent_refuses_is_blocked_without_being_sent_and_so_is_its_dry_run(sync: Harness) -> None:
+    outcomes = sync.run(customer("c9", name="Sør AS", refused_by="p9"), dry_run=True)
+
+    assert counted(outcomes) == {"rejected": 1}
+    assert [entry["action"] for entry in sync.planned()] == ["blocked"]
+    assert sync.set_aside() == {}
+
+    assert counted(sync.run(customer("c9", name="Sør AS", refused_by="p9"))) == {"rejected": 1}
+    assert sync.set_aside()["c9"] == (RetryKind.BLOCKED, "parent p9 refuses it")
+    assert sync.ledger.requests["create"] == 0  # looked for (a match would be linked), never sent
+    assert sync.store.set_aside_records(retries_key(STREAM, SIDE))[0].blocked_on == "parent:p9"
 
 
 def test_a_dry_run_holds_deletes_over_the_cap_as_a_real_run_would(sync: Harness) -> None:

@@ -8,9 +8,7 @@ keyset cursor, which tells a reader nothing (and the tap's README promises it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +27,7 @@ from sync_core.http.policy import (
     HTTPRules,
     Verdict,
 )
+from sync_core.http.records import RecordsApi, decode
 
 # The contract's own timestamp text: UTC, exactly six fractional digits and a Z, so that text order is time order.
 # It is what Customcrm sends and expects (e.g. `updated_since`); records pass it on untouched. Not
@@ -131,12 +130,11 @@ class BearerToken(AuthBase):
         return request
 
 
-class CustomcrmApi:
+class CustomcrmApi(RecordsApi):
     """The requests a target makes of Customcrm: records by path, lists followed through the keyset cursor, writes
     guarded by If-Match (a 412 is `Stale`)."""
 
-    def __init__(self, client: ApiClient) -> None:
-        self.client = client
+    missing = GONE
 
     @classmethod
     def connect(cls, config: Mapping[str, Any], *, plugin: str, logger: Any, crashes: Any = None) -> CustomcrmApi:
@@ -149,10 +147,6 @@ class CustomcrmApi:
     def check(self) -> None:
         """One cheap read: wrong credentials stop the run before any write."""
         self.client.request("GET", "/v1/customers", params={"limit": 1})
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        response = self.client.request("GET", path, tolerated={404: GONE})
-        return None if response.status_code == 404 else decode(response)
 
     def list(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every record of a list, following the keyset cursor."""
@@ -181,10 +175,6 @@ class CustomcrmApi:
     def total(self, path: str) -> None:
         """Customcrm's lists carry no count."""
 
-    def create(self, path: str, body: Mapping[str, Any], idempotency_key: str | None) -> dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return decode(self.client.request("POST", path, json=body, headers=headers))
-
     def update(self, path: str, body: Mapping[str, Any], version: Any = None) -> dict[str, Any]:
         """A PATCH guarded by If-Match."""
         return decode(self._guarded("PATCH", path, version, json=body))
@@ -199,8 +189,3 @@ class CustomcrmApi:
             if failure.status == 412:
                 raise Stale(str(failure)) from None
             raise
-
-
-def decode(response: requests.Response) -> Any:
-    """JSON with exact amounts."""
-    return json.loads(response.content, parse_float=Decimal)

@@ -7,9 +7,7 @@ Messages keep the query (which page, which filter): the API key travels only in 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +26,7 @@ from sync_core.http.policy import (
     HTTPRules,
     Verdict,
 )
+from sync_core.http.records import RecordsApi, decode
 
 PRODUCTION_URL = "https://api.invoiced.com"
 SANDBOX_URL = "https://api.sandbox.invoiced.com"
@@ -139,11 +138,10 @@ RULES = HTTPRules(POLICY, describe_error, describe_failure)
 PER_PAGE = 100  # Invoiced's maximum
 
 
-class InvoicedApi:
+class InvoicedApi(RecordsApi):
     """The requests a target makes of Invoiced: objects by path, lists followed through Link: rel=next."""
 
-    def __init__(self, client: ApiClient) -> None:
-        self.client = client
+    missing = MISSING_PARENT
 
     @classmethod
     def connect(cls, config: Mapping[str, Any], *, plugin: str, logger: Any, crashes: Any = None) -> InvoicedApi:
@@ -157,11 +155,6 @@ class InvoicedApi:
     def check(self) -> None:
         """One cheap read: wrong credentials stop the run before any write."""
         self.client.request("GET", "/customers", params={"per_page": 1})
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        """One object, or None when Invoiced has no such object."""
-        response = self.client.request("GET", path, tolerated={404: MISSING_PARENT})
-        return None if response.status_code == 404 else decode(response)
 
     def list(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every object of a list, page by page in id order."""
@@ -193,10 +186,6 @@ class InvoicedApi:
         response = self.client.request("GET", path, params={"per_page": 1})
         return int(response.headers.get("X-Total-Count") or len(decode(response)))
 
-    def create(self, path: str, body: Mapping[str, Any], idempotency_key: str | None) -> dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return decode(self.client.request("POST", path, json=body, headers=headers))
-
     def update(self, path: str, body: Mapping[str, Any], version: Any = None) -> dict[str, Any]:
         """A PATCH (Invoiced has no If-Match: `version` is not sent; the live record is read just before)."""
         return decode(self.client.request("PATCH", path, json=body))
@@ -207,8 +196,3 @@ class InvoicedApi:
     def delete(self, path: str, version: Any = None) -> None:
         """Already gone counts as done: a retried DELETE whose first answer was lost finds nothing."""
         self.client.request("DELETE", path, tolerated={404: MISSING_PARENT})
-
-
-def decode(response: requests.Response) -> Any:
-    """JSON with exact amounts."""
-    return json.loads(response.content, parse_float=Decimal)
