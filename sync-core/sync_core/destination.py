@@ -104,7 +104,8 @@ class SystemDestination:
     peer_maps: ClassVar[frozenset[str]]
     read_only: ClassVar[frozenset[str]] = frozenset({"id"})  # never in a write's body
     chooses_id: ClassVar[bool] = False  # the sync names new records (an Invoiced item's id is its SKU)
-    refuses_deleted_references: ClassVar[bool] = False  # the system would take a reference to a deleted parent
+    # True where the system would take a reference to a deleted parent (a deactivated customer): the sync refuses it.
+    refuses_deleted_references: ClassVar[bool] = False
     peer_cross_reference: ClassVar[str]  # the field the other target matches this record by
 
     def __init__(self, api: SystemApi, store: LinkStore, to_peer: ToPeer) -> None:

@@ -24,7 +24,7 @@ from sync_core.crashpoints import CrashPoints
 from sync_core.effects import Blocked, Case, DryRun, Effects, Found, Unprocessable
 from sync_core.matching import MatchIndex, MatchRule
 from sync_core.outcomes import Outcomes
-from sync_core.planner import Action, Incoming, Known, Live, Plan, Rules, Unread, agrees, decide, plan
+from sync_core.planner import UNREAD, Action, Incoming, Known, Live, Plan, Rules, Unread, agrees, decide, plan
 from sync_core.store import LinkState, LinkStore, Retry, RetryKind, StoreUnavailable, retries_key
 from sync_core.values import jsonable
 
@@ -281,8 +281,9 @@ class Executor:
             return Incoming(_source_id(record), {}, None, refused=reason)
         return destination.prepare(record, final=final)
 
-    def _decide(self, case: Case, *, live: Live | None = None) -> Plan:
-        """Ask the planner, making each read it asks for, until it decides. `live`: a record already read."""
+    def _decide(self, case: Case, *, live: Live | Unread | None = UNREAD) -> Plan:
+        """Ask the planner, making each read it asks for, until it decides. `live`: the record already read (None:
+        read, and gone)."""
         destination, incoming = case.destination, case.incoming
         case.link = self.store.find(destination.entity, destination.source_side, incoming.source_id)
         link = case.link
@@ -293,8 +294,8 @@ class Executor:
                       linked=link.id_on(destination.side) if usable else None,
                       base=link.base(destination.side) if usable else None,
                       pending=link is not None)
-        if live is not None:
-            known = _with(known, live=live) if usable else _with(known, candidates=(live,))
+        if not isinstance(live, Unread):
+            known = _with(known, live=live) if usable else _with(known, candidates=() if live is None else (live,))
         while True:
             decided = decide(known, destination.rules)
             if decided.action is Action.READ_LIVE:
@@ -354,9 +355,9 @@ class Executor:
         destination, action = case.destination, decided.action
         if action in SET_ASIDE:
             kind, counted = SET_ASIDE[action]
-            blocked_on = ":".join(case.incoming.blocked.parent) if case.incoming.blocked is not None else None
+            blocking = case.incoming.blocked if action is Action.BLOCK else None
             self._set_aside(case, kind, decided.reason, count_as=counted,
-                            blocked_on=blocked_on if action is Action.BLOCK else None)
+                            blocked_on=":".join(blocking.parent) if blocking is not None else None)
             return
         if action is Action.VANISHED:
             self.logger.info("%s %s: %s", destination.stream, case.source_id, decided.reason)
@@ -408,12 +409,8 @@ class Executor:
             self._set_aside(case, RetryKind.TRANSIENT, reason, count_as="conflicts")
             return
         case.retried_stale = True
-        fresh = destination.fetch(case.live.id)
-        if fresh is None:
-            case.live = None
-            self._carry_out(case, self._decide(case))  # gone since: vanished, if it was linked
-            return
-        self._carry_out(case, self._decide(case, live=fresh))
+        # Gone since (None): vanished if it was linked, else no match any more.
+        self._carry_out(case, self._decide(case, live=destination.fetch(case.live.id)))
 
     def _spread(self, case: Case) -> None:
         """A fan-out (sync_core.destination.FanOut): the source record's fields onto every destination record that

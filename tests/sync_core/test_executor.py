@@ -42,6 +42,7 @@ class Ledger:
         self.keys_sent: list[str | None] = []
         self.refusals: list[Exception] = []  # raised by the next writes, in order
         self.stale_once: set[str] = set()  # ids whose next update is refused as changed since read
+        self.gone_when_stale = False  # ... because the record was deleted meanwhile
         self.lose_answer_of_next_create = False
         self.countable = True  # whether a list read can say how many records it holds
         self.rendezvous: threading.Barrier | None = None  # look-ups wait for each other, to race two first links
@@ -146,6 +147,8 @@ class Customers:
             ledger.write("update")
             if live.id in ledger.stale_once:
                 ledger.stale_once.discard(live.id)
+                if ledger.gone_when_stale:
+                    del ledger.records[live.id]
                 raise Stale("412 Precondition Failed")
             ledger.records[live.id].update(self.body(plan.updates, live))
             return self.live(ledger.records[live.id])
@@ -474,6 +477,20 @@ def test_a_record_changed_between_read_and_write_is_read_again_and_written_once(
     assert counted(outcomes) == {"updated": 1}
     assert sync.ledger.requests["update"] == 2
     assert sync.ledger.records[made]["name"] == "Fjord Fisk AS"
+
+
+def test_a_record_deleted_between_read_and_write_is_not_created_again(sync: Harness) -> None:
+    sync.run(customer("c1", name="Fjord AS"))
+    made = next(iter(sync.ledger.records))
+    sync.ledger.stale_once.add(made)
+    sync.ledger.gone_when_stale = True
+
+    outcomes = sync.run(customer("c1", name="Fjord Fisk AS"))
+
+    assert counted(outcomes) == {"skipped": 1}
+    assert sync.ledger.requests["fetch"] == 2  # the read before the write, and the one after its refusal
+    assert not sync.ledger.records
+    assert sync.link("c1").state is LinkState.TOMBSTONED
 
 
 def test_a_locked_record_is_a_conflict_nothing_is_written(sync: Harness) -> None:
