@@ -266,13 +266,27 @@ class SystemDestination:
                 return Blocking((ref.entity, source_id), msg)
         return None
 
-    def _unlinked(self, values: Mapping[str, Any]) -> Iterable[str]:
+    def parents(self, records: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+        """Per parent entity, the source ids a batch of records names (the executor reads their links at once)."""
+        named: dict[str, set[str]] = {}
+        for record in records:
+            for ref, reference in self._references_in(record):
+                named.setdefault(ref.entity, set()).add(str(reference[f"{self.source_side}_id"]))
+        return named
+
+    def _references_in(self, values: Mapping[str, Any]) -> Iterable[tuple[Reference, Mapping[str, Any]]]:
+        """Each reference to a parent in an incoming record (in the mapper's form), with its declaration."""
         for ref in self.references:
             named = [values.get(ref.field)] if ref.within is None else [
-                line.get(ref.within) for line in values.get(ref.field) or []]
+                line.get(ref.within) for line in values.get(ref.field) or [] if isinstance(line, Mapping)]
             for reference in named:
-                if isinstance(reference, Mapping) and self._linked(ref.entity, reference) is None:
-                    yield f"{ref.entity} {reference[f'{self.source_side}_id']}"
+                if isinstance(reference, Mapping) and f"{self.source_side}_id" in reference:
+                    yield ref, reference
+
+    def _unlinked(self, values: Mapping[str, Any]) -> Iterable[str]:
+        for ref, reference in self._references_in(values):
+            if self._linked(ref.entity, reference) is None:
+                yield f"{ref.entity} {reference[f'{self.source_side}_id']}"
 
     def _linked(self, entity: str, reference: Mapping[str, Any]) -> Any:
         """The link a reference names, or None while it is not linked (a create not confirmed yet included)."""
@@ -349,6 +363,9 @@ class FanOut:
 
     def pick(self, versions: list[Mapping[str, Any]]) -> Mapping[str, Any]:
         return versions[-1]
+
+    def parents(self, records: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+        return {}
 
 
 def instant(value: Any) -> Any:

@@ -71,6 +71,10 @@ class Destination(Protocol):
         """Of one record's versions in one batch, the one that counts."""
         ...
 
+    def parents(self, records: Iterable[Mapping[str, Any]]) -> Mapping[str, Iterable[str]]:
+        """Per parent entity, the source ids these records name (their links are read at once, not one by one)."""
+        ...
+
     # A fan-out (sync_core.destination.FanOut) has no record of its own: it is written onto its carriers.
     fan_out: bool
 
@@ -168,6 +172,7 @@ class Executor:
             # blocked it) can change the answer.
             self.outcomes.count(destination.stream, "rejected", len(unchanged_rejects))
             latest = [r for r in latest if refused.get(_source_id(r)) != _plain(r)]
+        self._recall(destination, latest)
         if self._worth_an_index(destination, latest):
             self._index(destination)
         if self.max_in_flight <= 1 or len(latest) <= 1:
@@ -218,6 +223,12 @@ class Executor:
         parent = self.store.find(entity, destination.source_side, parent_id) if parent_id else None
         saved = parent.updated_at if parent is not None else None
         return saved is not None and blocked.last_seen is not None and saved > blocked.last_seen
+
+    def _recall(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> None:
+        """The links a batch will look up (its records' own and their parents'), read in a few queries."""
+        self.store.recall(destination.entity, destination.source_side, [_source_id(r) for r in records])
+        for entity, source_ids in destination.parents(records).items():
+            self.store.recall(entity, destination.source_side, source_ids)
 
     def _worth_an_index(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> bool:
         if destination.stream in self._indexes or not destination.match_rules:

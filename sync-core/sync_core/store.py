@@ -21,7 +21,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
@@ -139,6 +139,10 @@ def _one_link(side: str) -> tuple[Any, ...]:
 
 
 FIND_LINK = {side: sa.select(links).where(*_one_link(side)) for side in SIDES}
+FIND_LINKS = {side: sa.select(links).where(links.c.namespace == sa.bindparam("ns"),
+                                           links.c.entity == sa.bindparam("of_entity"),
+                                           _ID_COLUMN[side].in_(sa.bindparam("record_ids", expanding=True)))
+              for side in SIDES}
 UPDATE_LINK = {side: links.update().where(*_one_link(side)) for side in SIDES}
 DELETE_LINK = {side: links.delete().where(*_one_link(side)) for side in SIDES}
 INSERT_LINK = links.insert()
@@ -156,7 +160,8 @@ UPDATE_RETRY_BY_PK = retries.update().where(retries.c.pk == sa.bindparam("row_pk
 DELETE_RETRY = retries.delete().where(*_ONE_RETRY)
 
 
-KNOWN_LINKS = 4000  # links a store keeps in memory (each with its merge bases, a few kB)
+KNOWN_LINKS = 16000  # look-ups a store remembers (a link under both its ids; each with its bases' text, ~2 kB)
+RECALL_CHUNK = 500  # ids read in one query by recall()
 _UNKNOWN = object()
 
 
@@ -178,7 +183,9 @@ class Link:
     origin: str
     state: LinkState
     idempotency_key: str | None = None
-    bases: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # per side, in its own shape
+    # Per side, the merge base in its own shape, as stored (JSON): read when asked, so a remembered link holds a few
+    # hundred bytes of text instead of several kB of values.
+    stored_bases: Mapping[str, str | None] = field(default_factory=dict, repr=False)
     note: str | None = None
     body_hash: str | None = None
     updated_at: datetime | None = None  # when it was last saved: a child its parent blocked is tried again after it
@@ -187,7 +194,11 @@ class Link:
         return self.customcrm_id if side == "customcrm" else self.invoiced_id
 
     def base(self, side: str) -> Mapping[str, Any] | None:
-        return self.bases.get(side)
+        return _load(self.stored_bases.get(side))
+
+    @property
+    def bases(self) -> dict[str, Mapping[str, Any] | None]:
+        return {side: _load(text) for side, text in self.stored_bases.items()}
 
     @property
     def deleted_in(self) -> str | None:
@@ -243,8 +254,9 @@ class LinkStore:
         self.url = url or default_url()
         self.namespace = namespace
         self.engine = _engine(self.url)
-        # SQLite allows one writer at a time: serialise writes here rather than meet "database is locked".
-        self._write_lock = threading.Lock()
+        # SQLite allows one writer at a time: serialise writes here rather than meet "database is locked". Held
+        # until a write is remembered too (see pending()).
+        self._write_lock = threading.RLock()
         # (entity, side, id) -> link, or None: none. The most recently used KNOWN_LINKS, so memory stays flat however
         # many records a run writes; a link that dropped out costs one read if it is needed again.
         self._known: OrderedDict[tuple[str, str, str], Link | None] = OrderedDict()
@@ -332,6 +344,26 @@ class LinkStore:
                 self._keep(key, found)
         return found
 
+    def recall(self, entity: str, side: str, record_ids: Iterable[str]) -> None:
+        """Read the links of many records in a few queries (a batch's, before its records are taken up one by one),
+        so that their look-ups cost no query each. Ids remembered already are not read again, and no more are read
+        than half of what the store remembers (the rest are read one by one when they come)."""
+        wanted = list(dict.fromkeys(str(record_id) for record_id in record_ids
+                                    if (entity, side, str(record_id)) not in self._known))[:KNOWN_LINKS // 2]
+        for start in range(0, len(wanted), RECALL_CHUNK):
+            chunk = wanted[start:start + RECALL_CHUNK]
+            with self._known_lock:
+                versions = [self._versions.get((entity, side, record_id), 0) for record_id in chunk]
+            with self.engine.connect() as db:
+                rows = db.execute(FIND_LINKS[side], {"ns": self.namespace, "of_entity": entity,
+                                                     "record_ids": chunk}).mappings().all()
+            found = {str(row[f"{side}_id"]): _link(row) for row in rows}
+            with self._known_lock:
+                for record_id, version in zip(chunk, versions, strict=True):
+                    key = (entity, side, record_id)
+                    if self._versions.get(key, 0) == version:  # no write of it since the read began: see find()
+                        self._keep(key, found.get(record_id))
+
     def imagine(self, entity: str, side: str, record_id: str, other_side: str) -> None:
         """A dry run's planned create, as a link in memory only, so the records that reference it plan as they
         would after a real run (their reference shows as `new:<id>`) instead of waiting."""
@@ -386,29 +418,39 @@ class LinkStore:
             return existing
         key = hashlib.sha256(f"{self.namespace}|{entity}|{side}|{record_id}|{uuid.uuid4()}".encode()).hexdigest()
         key = key[:48]
-        ids = {f"{side}_id": str(record_id)}
-        with self.writing() as db:
-            # Checked again under the write lock: another thread may have stored it since.
-            row = db.execute(FIND_LINK[side], self._key(entity, record_id)).mappings().first()
-            if row is not None and row["idempotency_key"] and row["body_hash"] == body_hash:
-                written = dict(row)
-            elif row is None:
-                written = {"entity": entity, "origin": origin, "state": LinkState.PENDING.value,
-                           "idempotency_key": key, "body_hash": body_hash, "updated_at": _now(), **ids}
-                db.execute(INSERT_LINK, {"namespace": self.namespace, **written})
-            else:
-                changes = {"idempotency_key": key, "body_hash": body_hash, "updated_at": _now()}
-                db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), **changes})
-                written = {**dict(row), **changes}
-        link = _link(written)
-        self._remember(link)  # after the write: see find()
+        with self._write_lock:
+            # Looked at again under the write lock: another thread may have stored it since. Every write of this
+            # key is this store's (one run per namespace holds the lease; the other target's pending rows are keyed
+            # by the other system's ids) and is remembered before the lock is let go, so what is remembered is the
+            # row as it is; a key not remembered is read.
+            current = self._known.get((entity, side, str(record_id)), _UNKNOWN)
+            with self.engine.begin() as db:
+                if current is _UNKNOWN:
+                    row = db.execute(FIND_LINK[side], self._key(entity, record_id)).mappings().first()
+                    current = None if row is None else _link(row)
+                if current is not None and current.idempotency_key and current.body_hash == body_hash:
+                    return current
+                now = _now()
+                if current is None:
+                    written = {"entity": entity, "origin": origin, "state": LinkState.PENDING.value,
+                               "idempotency_key": key, "body_hash": body_hash, "updated_at": now,
+                               f"{side}_id": str(record_id)}
+                    db.execute(INSERT_LINK, {"namespace": self.namespace, **written})
+                    link = _link(written)
+                else:
+                    changes = {"idempotency_key": key, "body_hash": body_hash, "updated_at": now}
+                    db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), **changes})
+                    link = replace(current, **changes)
+            self._remember(link)  # after the commit: see find()
         return link
 
     def clear_key(self, entity: str, side: str, record_id: str) -> None:
         """After a refused create: the pending link's next create gets a new idempotency key."""
-        with self.writing() as db:
-            db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), "idempotency_key": None, "body_hash": None})
-        self._forget_cached(entity, (side, record_id))
+        with self._write_lock:
+            with self.engine.begin() as db:
+                db.execute(UPDATE_LINK[side], {**self._key(entity, record_id), "idempotency_key": None,
+                                               "body_hash": None})
+            self._forget_cached(entity, (side, record_id))
 
     def save(
         self,
@@ -428,25 +470,27 @@ class LinkStore:
         }
         for side, base in (bases or {}).items():
             values[f"base_{side}"] = _dump(base)
-        with self.writing() as db:
-            rows = [dict(row) for row in self._rows(db, entity, customcrm_id, invoiced_id)]
-            pks = [row["pk"] for row in rows]
-            for side in SIDES:  # a base held only by a half-link merged away is kept too
-                if f"base_{side}" not in values:
-                    held = next((row[f"base_{side}"] for row in rows if row[f"base_{side}"]), None)
-                    if held is not None:
-                        values[f"base_{side}"] = held
-            if pks:
-                # Two rows, one per side, from two half-links (e.g. both created in one run): keep the first.
-                if pks[1:]:
-                    db.execute(DELETE_LINKS_BY_PK, {"row_pks": pks[1:]})
-                db.execute(UPDATE_LINK_BY_PK, {"row_pk": pks[0], **values})
-                written = {**rows[0], **values}
-            else:
-                written = {"entity": entity, "origin": origin, **values}
-                db.execute(INSERT_LINK, {"namespace": self.namespace, **written})
-        # After the write (see find()); a half-link merged away, or an id that changed, is stale on its other side.
-        self._remember(_link(written), *((side, row[f"{side}_id"]) for row in rows for side in SIDES))
+        with self._write_lock:
+            with self.engine.begin() as db:
+                rows = [dict(row) for row in self._rows(db, entity, customcrm_id, invoiced_id)]
+                pks = [row["pk"] for row in rows]
+                for side in SIDES:  # a base held only by a half-link merged away is kept too
+                    if f"base_{side}" not in values:
+                        held = next((row[f"base_{side}"] for row in rows if row[f"base_{side}"]), None)
+                        if held is not None:
+                            values[f"base_{side}"] = held
+                if pks:
+                    # Two rows, one per side, from two half-links (e.g. both created in one run): keep the first.
+                    if pks[1:]:
+                        db.execute(DELETE_LINKS_BY_PK, {"row_pks": pks[1:]})
+                    db.execute(UPDATE_LINK_BY_PK, {"row_pk": pks[0], **values})
+                    written = {**rows[0], **values}
+                else:
+                    written = {"entity": entity, "origin": origin, **values}
+                    db.execute(INSERT_LINK, {"namespace": self.namespace, **written})
+            # After the commit, before the lock is let go (see find(), pending()); a half-link merged away, or an
+            # id that changed, is stale on its other side.
+            self._remember(_link(written), *((side, row[f"{side}_id"]) for row in rows for side in SIDES))
 
     def _rows(self, db: Connection, entity: str, customcrm_id: str | None, invoiced_id: str | None) -> list[Any]:
         if customcrm_id is None and invoiced_id is None:
@@ -457,11 +501,12 @@ class LinkStore:
 
     def forget(self, entity: str, side: str, record_id: str) -> None:
         link = self.find(entity, side, record_id)
-        with self.writing() as db:
-            db.execute(DELETE_LINK[side], self._key(entity, record_id))
-        self._forget_cached(entity, (side, record_id))
-        if link is not None:
-            self._forget_cached(entity, ("customcrm", link.customcrm_id), ("invoiced", link.invoiced_id))
+        with self._write_lock:
+            with self.engine.begin() as db:
+                db.execute(DELETE_LINK[side], self._key(entity, record_id))
+            self._forget_cached(entity, (side, record_id))
+            if link is not None:
+                self._forget_cached(entity, ("customcrm", link.customcrm_id), ("invoiced", link.invoiced_id))
 
     def _key(self, entity: str, record_id: str) -> dict[str, str]:
         return {"ns": self.namespace, "of_entity": entity, "record_id": str(record_id)}
@@ -585,7 +630,7 @@ def _link(row: Mapping[str, Any]) -> Link:
         origin=row["origin"],
         state=LinkState(row["state"]),
         idempotency_key=row.get("idempotency_key"),
-        bases={side: _load(row.get(f"base_{side}")) for side in SIDES},
+        stored_bases={side: row.get(f"base_{side}") for side in SIDES},
         note=row.get("note"),
         body_hash=row.get("body_hash"),
         updated_at=as_utc(row.get("updated_at")),

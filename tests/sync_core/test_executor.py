@@ -90,6 +90,9 @@ class Customers:
     maps = INVOICED_MAPS
     fan_out = False
 
+    def parents(self, records: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+        return {"parent": {str(r["parent"]) for r in records if r.get("parent") is not None}}
+
     def prepare(self, record: Mapping[str, Any], *, final: bool) -> Incoming:
         source = record[SOURCE]
         values = {name: value for name, value in record.items() if not name.startswith("_")}

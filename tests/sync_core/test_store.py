@@ -309,6 +309,44 @@ def test_find_by_either_side_and_only_in_its_entity(store: LinkStore) -> None:
     assert store.find("item", "invoiced", "4001") is None
 
 
+def _queries(store: LinkStore) -> list[str]:
+    """The statements `store` sends from now on, as they are sent."""
+    sent: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    return sent
+
+
+def test_recall_reads_a_batchs_links_in_one_query_and_finds_them_without_another(open_store: OpenStore) -> None:
+    writer = open_store()
+    _link(writer, "cus_1", "4001", invoiced={"name": "Globex"})
+    _link(writer, "cus_2", "4002")
+    store = open_store()  # a later run: nothing remembered yet
+    sent = _queries(store)
+
+    store.recall("customer", "customcrm", ["cus_1", "cus_2", "cus_new", "cus_1"])
+
+    assert len(sent) == 1
+    first = store.find("customer", "customcrm", "cus_1")
+    assert first is not None
+    assert (first.invoiced_id, first.base("invoiced")) == ("4001", {"name": "Globex"})
+    assert store.find("customer", "customcrm", "cus_2") is not None
+    assert store.find("customer", "customcrm", "cus_new") is None  # known absent: not read again
+    assert len(sent) == 1
+    store.recall("customer", "customcrm", ["cus_1", "cus_new"])  # remembered already
+    assert len(sent) == 1
+
+
+def test_a_create_after_recall_is_found_as_written_not_as_recalled(store: LinkStore) -> None:
+    store.recall("customer", "customcrm", ["cus_1"])  # absent
+    key = store.pending("customer", "customcrm", "cus_1", origin="customcrm", body_hash=BODY).idempotency_key
+    again = store.pending("customer", "customcrm", "cus_1", origin="customcrm", body_hash=BODY)
+    assert again.idempotency_key == key
+    store.save("customer", customcrm_id="cus_1", invoiced_id="4001", origin="customcrm", state=LinkState.LINKED)
+    link = store.find("customer", "customcrm", "cus_1")
+    assert link is not None
+    assert (link.invoiced_id, link.state, link.idempotency_key) == ("4001", LinkState.LINKED, key)
+
+
 def test_forget_removes_the_link(store: LinkStore) -> None:
     _link(store, "cus_1", "4001")
     _link(store, "cus_2", "4002")
