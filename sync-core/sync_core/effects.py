@@ -19,6 +19,8 @@ from sync_core.planner import Action, Incoming, Live, Plan
 from sync_core.store import Link, LinkState, LinkStore, RetryKind, deleted_note, retries_key
 from sync_core.values import jsonable
 
+AUDIT_CHUNK = 250  # audit entries written at once, as a batch goes
+
 if TYPE_CHECKING:
     from sync_core.executor import Destination
 
@@ -137,6 +139,10 @@ class Effects:
 
     def audit(self, case: Case, decided: Plan, after: Live | None) -> None:
         self.outcomes.audit(audit_entry(case, decided, after))
+        if self.outcomes.audit_held() >= AUDIT_CHUNK:
+            # Written by the worker that filled the chunk, while the others' requests go on: written only at the
+            # end of a batch, the whole batch's audit held every write back until it was done.
+            self.end_of_batch()
 
     def conflict(self, case: Case, decided: Plan) -> None:
         """Nothing is written; a record matched but not to be edited (a paid invoice) is still the same record,
@@ -178,6 +184,7 @@ class Effects:
                 if r.kind is RetryKind.WAITING and (destination.stream, r.source_id) in seen]
 
     def end_of_batch(self) -> None:
+        """The audit entries not written yet, to the audit file and the link store."""
         self.store.record_audit(self.outcomes.take_audit())
 
     def _save_link(self, case: Case, live: Live, state: LinkState, base: Mapping[str, Any]) -> None:

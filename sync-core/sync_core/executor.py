@@ -166,12 +166,13 @@ class Executor:
         refused = {r.source_id: _plain(r.record) for r in self.store.set_aside_records(_retries_key(destination))
                    if r.kind is RetryKind.REJECTED
                    or (r.kind is RetryKind.BLOCKED and not self._parent_changed_since(destination, r))}
-        unchanged_rejects = [r for r in latest if refused.get(_source_id(r)) == _plain(r)]
+        unchanged_rejects = [r for r in latest if _source_id(r) in refused and refused[_source_id(r)] == _plain(r)]
         if unchanged_rejects:
             # Refused before, exactly as it is now: only a new version of the record (or of the parent that
             # blocked it) can change the answer.
             self.outcomes.count(destination.stream, "rejected", len(unchanged_rejects))
-            latest = [r for r in latest if refused.get(_source_id(r)) != _plain(r)]
+            unchanged = {_source_id(r) for r in unchanged_rejects}  # one version per source id in `latest`
+            latest = [r for r in latest if _source_id(r) not in unchanged]
         self._recall(destination, latest)
         if self._worth_an_index(destination, latest):
             self._index(destination)

@@ -73,8 +73,13 @@ class Outcomes:
         with self._lock:
             self.audit_entries.append(entry)
 
+    def audit_held(self) -> int:
+        """How many audit entries wait to be taken."""
+        with self._lock:
+            return len(self.audit_entries)
+
     def take_audit(self) -> list[dict[str, Any]]:
-        """The batch's audit entries, for the link store, once appended to the audit file (one write a batch)."""
+        """The audit entries held, for the link store, once appended to the audit file (one write for them all)."""
         with self._lock:
             entries, self.audit_entries = self.audit_entries, []
         self._append(self.audit_path, *entries)
