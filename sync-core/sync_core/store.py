@@ -160,7 +160,7 @@ UPDATE_RETRY_BY_PK = retries.update().where(retries.c.pk == sa.bindparam("row_pk
 DELETE_RETRY = retries.delete().where(*_ONE_RETRY)
 
 
-KNOWN_LINKS = 16000  # look-ups a store remembers (a link under both its ids; each with its bases' text, ~2 kB)
+KNOWN_LINKS = 8000  # look-ups a store remembers (a link under both its ids; each with its bases' text, ~2 kB)
 RECALL_CHUNK = 500  # ids read in one query by recall()
 _UNKNOWN = object()
 
