@@ -10,7 +10,8 @@ conversion keeps what a Singer target can use and drops what only validates requ
   `format: x-singer.decimal` (SDK-based SQL targets map it to DECIMAL) with the string's `maxLength`; the SDK's
   schema model drops `precision`/`scale` keywords, so the scale is stated in each field's description;
 - the ISO country and currency code lists become 2- and 3-letter strings (the codes stay the service's job);
-- status enums, date and date-time formats, lengths and bounds are kept; other patterns are dropped.
+- status enums, date and date-time formats, lengths and bounds are kept; other patterns are dropped;
+- every stream gains `_sdc_deleted_at`, the tombstone's `deleted_at` under the Singer SDK's name for it.
 """
 
 from __future__ import annotations
@@ -31,9 +32,18 @@ KEPT = ("description", "format", "enum", "minimum", "maximum", "minLength", "max
 Schema = dict[str, Any]
 
 
+# The Singer name for a record's delete time: loaders soft-delete (or with hard_delete remove) a row that has it.
+SDC_DELETED_AT = {"type": ["string", "null"], "format": "date-time", "description": (
+    "When the record was deleted in Customcrm (the same as deleted_at), else null: the Singer convention that loaders "
+    "read to soft-delete or remove the row.")}
+
+
 def derive(document: Schema) -> dict[str, Schema]:
     components = document["components"]["schemas"]
-    return {stream: _convert(components[title], components) for stream, title in STREAMS.items()}
+    derived = {stream: _convert(components[title], components) for stream, title in STREAMS.items()}
+    for schema in derived.values():
+        schema["properties"]["_sdc_deleted_at"] = SDC_DELETED_AT
+    return derived
 
 
 def _convert(schema: Schema, components: Schema) -> Schema:

@@ -110,4 +110,5 @@ class CustomcrmStream(HTTPRulesStream[str | None]):
                 self._reported.add(unknown)
                 self.logger.warning("Fields %s are not in this tap's %s schema; dropped", sorted(unknown), self.name)
             row = {name: value for name, value in row.items() if name in self._properties}
+        row["_sdc_deleted_at"] = row.get("deleted_at")  # a tombstone, as loaders recognise one
         return row

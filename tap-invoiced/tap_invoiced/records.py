@@ -15,6 +15,7 @@ from typing import Any
 from sync_core.times import rfc3339
 
 DELETED_AT = "deleted_at"
+SDC_DELETED_AT = "_sdc_deleted_at"  # the Singer SDK's name for the same: loaders soft-delete or remove such a row
 EXPANDED_IN_EVENTS = ("customer",)
 
 
@@ -32,6 +33,8 @@ def shaped(row: Mapping[str, Any], fields: Collection[str], timestamps: Collecti
         value = record.get(name)
         if isinstance(value, int):
             record[name] = rfc3339(value)
+    if SDC_DELETED_AT in record:
+        record[SDC_DELETED_AT] = record.get(DELETED_AT)  # a tombstone, as loaders recognise one
     for name in ("discounts", "items"):
         if isinstance(record.get(name), list):
             record[name] = [_nested(entry) for entry in record[name]]

@@ -37,6 +37,7 @@ def test_first_run_emits_every_record_once(invoiced: InvoicedApi, runs: list[Syn
     invoice = invoiced.all("/invoices")[0]
     record = runs[0].by_id("invoices")[invoice["id"]]
     assert record["deleted_at"] is None
+    assert record["_sdc_deleted_at"] is None
     assert record["updated_at"].endswith("+00:00")
     assert record["items"][0]["unit_cost"] == invoice["items"][0]["unit_cost"]
 
@@ -118,6 +119,9 @@ def test_deletes_arrive_as_tombstones(invoiced: InvoicedApi, runs: list[SyncResu
     assert all(record["deleted_at"] for record in result.records["contacts"])
     assert result.ids("invoices") == [invoice["id"]]
     assert result.by_id("invoices")[invoice["id"]]["deleted_at"] is not None
+    # Loaders see each tombstone under the Singer SDK's name too.
+    for record in (tombstone, *result.records["contacts"], result.by_id("invoices")[invoice["id"]]):
+        assert record["_sdc_deleted_at"] == record["deleted_at"]
     assert result.ids("items") == [item["id"]]
     assert result.by_id("items")[item["id"]]["archived"] is True
     # Each delete is sent once, not again on every run.
