@@ -3,6 +3,8 @@ that follows: once converged, a sync with no edits makes no write request in eit
 
 from __future__ import annotations
 
+import time
+
 from customcrm_invoiced_mapper.values import item_id_from_sku
 
 from tests.two_way.conftest import TwoWay
@@ -47,6 +49,12 @@ def test_the_first_sync_links_the_overlap_creates_the_rest_both_ways_and_skips_i
     product = crm_products[0]
     systems.inv("POST", "/items", json={"id": item_id_from_sku(product["sku"]), "name": product["name"],
                                         "unit_cost": float(product["unit_price"]), "currency": product["currency"]})
+    # Then the two were checked in the CRM. Invoiced keeps whole seconds: typed within the second of the CRM's last
+    # edit, the CRM won the first link's clashes; a second later (a busy machine), Invoiced did, and an order of the
+    # inactive customer then waited for the second sync. The CRM's edit a second after the typing fixes the order.
+    time.sleep(1.1)
+    for checked in (by_org, by_email):
+        systems.crm("PATCH", f"/customers/{checked['id']}", json={"notes": "Checked after it was typed into Invoiced"})
 
     first = systems.sync()
 
