@@ -6,9 +6,8 @@ What it adds to the SDK's Target:
   end of the input;
 - at the end of the input: this run's waiting records, then earlier runs' set-aside records, then the SDK's
   final drain and STATE, then the summary;
-- a batch is written while the next one is read (`write_behind`): batches still go one at a time and in order;
 - STATE only after every record before it is written or set aside durably (the SDK emits it after a full drain,
-  and the batch being written is waited for first); none at all in a dry run;
+  and every batch here finishes its writes before it returns); none at all in a dry run;
 - a record from the wrong system stops the run before any write.
 """
 
@@ -18,8 +17,7 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -103,10 +101,10 @@ class SyncSink(BatchSink):
         if not records:
             return
         target = self.sync_target
-        records = list(records)  # the SDK reuses its batch once this returns, and it is written after
         try:
             target.drain_parents_of(self.stream_name)
-            target.write_behind(lambda: self.write(records))
+            target.check_lease()
+            self.write(records)
         except (RunStopped, LeaseLost) as stopped:
             target.logger.error("%s", stopped)
             raise SystemExit(str(stopped)) from None
@@ -140,8 +138,6 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         self._store: LinkStore | None = None
         self._lease: Lease | None = None
         self._executor: Executor | None = None
-        self._batches: ThreadPoolExecutor | None = None  # writes one batch while the input is read on
-        self._writing: Future[None] | None = None
         self._access_checked = False
         super().__init__(*args, **kwargs)
         self.max_parallelism = 1  # the executor brings its own bounded concurrency
@@ -207,36 +203,7 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         try:
             super().listen(file_input)
         finally:
-            self._wait_for_batches()  # never let the lease go while a batch is still being written
             self._release()
-
-    def write_behind(self, write: Callable[[], None]) -> None:
-        """Start writing a batch, and return to reading the input: a batch's reads, validation and mapping cost
-        the main thread about a third of a millisecond per record, time in which no write was in flight. The batch
-        before is waited for first, so batches are written one at a time, parents before children; STATE and the
-        end of the input wait for the last one (`settle`)."""
-        self.settle()
-        self.check_lease()
-        if self._batches is None:
-            self._batches = ThreadPoolExecutor(1, thread_name_prefix="batch")
-        self._writing = self._batches.submit(write)
-
-    def settle(self) -> None:
-        """Wait until the batch being written is written; what stopped it stops the run here."""
-        writing, self._writing = self._writing, None
-        if writing is None:
-            return
-        try:
-            writing.result()
-        except (RunStopped, LeaseLost) as stopped:
-            self.logger.error("%s", stopped)
-            raise SystemExit(str(stopped)) from None
-
-    def _wait_for_batches(self) -> None:
-        """On the way out, however the run ends: the batch being written finishes (its failure, if any, was raised
-        by `settle` already on a normal end, and would only hide the reason of an abnormal one)."""
-        if self._batches is not None:
-            self._batches.shutdown(wait=True)
 
     def check_lease(self) -> None:
         """Still this run's (LeaseLost if another run took it over); nothing to check for a run without one."""
@@ -331,7 +298,6 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
         try:
             for stream in self._ordered(self._sinks_active):
                 self.drain_one(self._sinks_active[stream])
-            self.settle()
             self.crashes.reach("parent-written")
             if self._sinks_active:
                 destinations = [self.destination(stream) for stream in self.stream_order]
@@ -351,7 +317,6 @@ class SyncTarget(SecretSafeConfig, CheckedSettings, Target):
 
     def _write_state_message(self, state: dict) -> None:
         # Private SDK hook: the one place a target's STATE is written, and no public hook decides whether it is.
-        self.settle()  # no bookmark before the records it covers are written
         if self.dry_run:  # a dry run wrote nothing, so no bookmark may move
             return
         if self.crashes.armed("state-half-written"):
