@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from sync_core.client import RequestFailed
-from sync_core.executor import REJECT, SOURCE, Blocked, MatchRule, Unprocessable
+from sync_core.executor import REJECT, SOURCE, Blocked, Unprocessable
+from sync_core.matching import MatchIndex, MatchRule
 from sync_core.planner import Action, Blocking, Incoming, Live, Plan, Rules
 from sync_core.store import LinkState, LinkStore
 from sync_core.times import parse_instant
@@ -352,11 +353,19 @@ class FanOut:
         return Incoming(str(source["id"]), values, instant(source.get("updated_at")), source.get("deleted_at")
                         is not None)
 
-    def carriers(self, source_id: str) -> list[Live]:
-        """The destination records that carry the source record, but those their system keeps as they are (a paid
-        invoice keeps the rep it was issued with)."""
-        return [live for live in self.carrier.lookup(self.carried_by, source_id)
-                if self.carrier.rules.locked(live) is None]
+    def carriers(self, source_id: str, index: MatchIndex | None = None) -> list[Live]:
+        """The destination records that carry the source record, from `index` when given, else by one look-up;
+        but those their system keeps as they are (a paid invoice keeps the rep it was issued with)."""
+        found = (index.get(0, self.carried_by.same(source_id)) if index is not None
+                 else self.carrier.lookup(self.carried_by, source_id))
+        return [live for live in found if self.carrier.rules.locked(live) is None]
+
+    def count(self) -> int | None:
+        return self.carrier.count()
+
+    def index_carriers(self) -> MatchIndex:
+        """Every carrier by the source record it carries, from one full list read of the carriers."""
+        return MatchIndex((self.carried_by,), self.carrier.list_all())
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
         return self.carrier.carry_out(plan, incoming, live, idempotency_key)

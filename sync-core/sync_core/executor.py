@@ -78,8 +78,12 @@ class Destination(Protocol):
     # A fan-out (sync_core.destination.FanOut) has no record of its own: it is written onto its carriers.
     fan_out: bool
 
-    def carriers(self, source_id: str) -> list[Live]:
-        """A fan-out's destination records that carry the source record."""
+    def carriers(self, source_id: str, index: MatchIndex | None = None) -> list[Live]:
+        """A fan-out's destination records that carry the source record: from `index` when given, else looked up."""
+        ...
+
+    def index_carriers(self) -> MatchIndex:
+        """A fan-out's carriers by the source record each carries, from one full list read (`count` of them)."""
         ...
 
     def carry_out(self, plan: Plan, incoming: Incoming, live: Live | None, idempotency_key: str | None) -> Live | None:
@@ -153,6 +157,7 @@ class Executor:
         self.effects: Effects | DryRun = (DryRun(store, outcomes, logger) if dry_run
                                           else Effects(store, outcomes, logger, self.crashes))
         self._indexes: dict[str, MatchIndex] = {}
+        self._carriers: dict[str, MatchIndex] = {}  # a fan-out stream's carriers, for the batch being written
         self._index_lock = threading.Lock()
         self._claims: dict[tuple[str, str], str] = {}  # (entity, destination id) -> the source id it was matched to
         self.seen: set[tuple[str, str]] = set()  # (stream, source id) handled in this run
@@ -174,15 +179,23 @@ class Executor:
             unchanged = {_source_id(r) for r in unchanged_rejects}  # one version per source id in `latest`
             latest = [r for r in latest if _source_id(r) not in unchanged]
         self._recall(destination, latest)
-        if self._worth_an_index(destination, latest):
+        if destination.fan_out:
+            if self._worth_a_carrier_index(destination, latest):
+                self._carriers[destination.stream] = destination.index_carriers()
+        elif self._worth_an_index(destination, latest):
             self._index(destination)
-        if self.max_in_flight <= 1 or len(latest) <= 1:
-            for record in latest:
-                self._one(destination, record, final=final)
-        else:
-            with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix=destination.stream) as pool:
-                for _ in pool.map(lambda r: self._one(destination, r, final=final), latest):
-                    pass
+        try:
+            if self.max_in_flight <= 1 or len(latest) <= 1:
+                for record in latest:
+                    self._one(destination, record, final=final)
+            else:
+                with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix=destination.stream) as pool:
+                    for _ in pool.map(lambda r: self._one(destination, r, final=final), latest):
+                        pass
+        finally:
+            # This batch's only: carriers the run writes later (a fan-out's parent streams drain after it) are
+            # looked up by the next batch.
+            self._carriers.pop(destination.stream, None)
         self.effects.end_of_batch()
 
     def retry_waiting(self, destination: Destination) -> None:
@@ -249,6 +262,21 @@ class Executor:
             return unlinked >= UNCOUNTED_INDEX_THRESHOLD
         pages = -(-total // PAGE_SIZE)
         return pages < unlinked * len(destination.match_rules)
+
+    def _worth_a_carrier_index(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether reading every carrier once costs fewer requests than one look-up per source record that changed
+        (a first sync: every user is new, and its invoices are few or not written yet)."""
+        changed = sum(1 for record in records
+                      if REJECT not in record and not self._spread_unchanged(
+                          destination, destination.prepare(record, final=False)))
+        if changed < 2:
+            return False
+        total = destination.count()
+        if total is None or -(-total // PAGE_SIZE) >= changed:
+            return False
+        self.logger.info("Reading the %s records that carry %s in one full list, for %d changed ones",
+                         destination.side, destination.stream, changed)
+        return True
 
     def _index(self, destination: Destination) -> MatchIndex:
         with self._index_lock:
@@ -431,14 +459,12 @@ class Executor:
         if incoming.refused is not None:
             self._set_aside(case, RetryKind.REJECTED, incoming.refused)
             return
-        link = self.store.find(destination.entity, destination.source_side, case.source_id)
-        base = link.base(destination.side) if link is not None else None
-        if incoming.deleted or (base is not None and agrees(incoming.values, base, destination.rules)):
+        if self._spread_unchanged(destination, incoming):
             self.effects.resolved(case)
             self.outcomes.count(destination.stream, "unchanged")
             return
         written, failed = 0, []
-        for live in destination.carriers(case.source_id):
+        for live in destination.carriers(case.source_id, self._carriers.get(destination.stream)):
             # Planned against the carrier as it is: each field that differs is written.
             decided = plan(incoming, live, {name: live.values.get(name) for name in incoming.values},
                            destination.rules)
@@ -466,6 +492,13 @@ class Executor:
             self.logger.info("%s %s: written on %d %s record(s)", destination.stream, case.source_id, written,
                              destination.side)
         self.outcomes.count(destination.stream, "updated" if written else "unchanged")
+
+    def _spread_unchanged(self, destination: Destination, incoming: Incoming) -> bool:
+        """A fan-out's source record that writes nothing: deleted (its carriers keep it as history), or as last
+        written."""
+        link = self.store.find(destination.entity, destination.source_side, incoming.source_id)
+        base = link.base(destination.side) if link is not None else None
+        return incoming.deleted or (base is not None and agrees(incoming.values, base, destination.rules))
 
     # Outcomes.
 

@@ -663,6 +663,32 @@ def test_a_fan_out_writes_each_carrier_once_and_then_nothing(sync: Harness) -> N
     assert sync.ledger.records[other]["rep_name"] == "Ola"  # a deleted user stays on its carriers, as history
 
 
+@pytest.mark.parametrize("countable", [True, False])
+def test_a_fan_out_of_many_changed_records_reads_the_carriers_once_when_that_is_fewer_requests(
+        sync: Harness, countable: bool) -> None:
+    reps = Reps(sync.destination)
+    carriers = {user: [sync.ledger.add(rep=user, rep_name="old") for _ in range(2)] for user in ("u1", "u2", "u3")}
+    paid = sync.ledger.add(rep="u1", rep_name="old", paid=True)
+    sync.ledger.countable = countable  # without a count, a full read's cost is unknown: one look-up each
+    sync.destination = reps
+
+    outcomes = sync.run(*(rep(user, rep_name=f"name of {user}") for user in ("u1", "u2", "u3", "u4")))
+
+    reads = {kind: n for kind, n in sync.ledger.requests.items() if kind in ("list", "lookup")}
+    assert reads == ({"list": 1} if countable else {"lookup": 4})
+    assert outcomes.counts["sales_reps"]["updated"] == 3
+    assert outcomes.counts["sales_reps"]["unchanged"] == 1  # u4: no invoice carries it yet
+    for user, ids in carriers.items():
+        assert [sync.ledger.records[i]["rep_name"] for i in ids] == [f"name of {user}"] * 2
+    assert sync.ledger.records[paid]["rep_name"] == "old"  # found in the full read too, and still locked
+    assert sync.ledger.requests["update"] == 6
+
+    later = sync.ledger.add(rep="u4", rep_name="old")  # a carrier written after that batch's read
+    sync.run(*(rep(user, rep_name=f"new name of {user}") for user in ("u1", "u4")))
+
+    assert sync.ledger.records[later]["rep_name"] == "new name of u4"
+
+
 def test_a_fan_out_a_carrier_refused_is_retried_next_run(sync: Harness) -> None:
     reps = Reps(sync.destination)
     carrier = sync.ledger.add(rep="u1", rep_name="Kari")
