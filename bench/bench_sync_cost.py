@@ -8,11 +8,11 @@ cross-references of what the way back wrote). Then, as `meltano run sync` would:
 - a quiet sync, which must write nothing;
 - a changed sync: 1 % of the customers edited in Customcrm and another 1 % in Invoiced, then one sync cycle;
   --repeat times with fresh edits, and the fastest is reported (other work on the machine only ever adds time).
-The plugins are the real ones (run as `python -m <package>`: see harness.plugin), piped together with config files
-and each tap's state carried between runs (tap-customcrm | customcrm-invoiced-mapper | target-invoiced, then tap-
-invoiced | mapper | target-customcrm), as meltano.yml's `sync` job runs them, without Meltano's own start-up (about
-4 s per `meltano run`, the same at any size). Requests are counted from the sandboxes' --verbose logs; CPU and peak
-RSS come from each process's rusage.
+The plugins are the real ones (each package run as `python -m` would: see harness.plugin), piped together with
+config files and each tap's state carried between runs (tap-customcrm | customcrm-invoiced-mapper |
+target-invoiced, then tap-invoiced | mapper | target-customcrm), as meltano.yml's `sync` job runs them, without
+Meltano's own start-up (about 4 s per `meltano run`, the same at any size). Requests are counted from the
+sandboxes' --verbose logs; CPU and peak RSS come from each process's rusage.
 The goals: a changed sync's requests grow with the changes plus a few pages, its wall time is within 1.3x between
 the sizes, a quiet sync writes nothing, and each plugin's peak memory in the first sync is within 1.3x between sizes.
 """

@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_tap_customcrm.py [--customers 3100] [--repeat 3]
 
 Two seeded Customcrm services are started, one with --customers and one with twice as many (each customer brings
-about 3.3 records: orders, products, users). On each, the tap (the real tap-customcrm, as `python -m tap_customcrm`,
-a first full sync) and the baseline (this file with --baseline: the same requests with the same page size,
+about 3.3 records: orders, products, users). On each, the tap (the real tap-customcrm, its module run as `python -m`
+would, a first full sync) and the baseline (this file with --baseline: the same requests with the same page size,
 `json.loads` of each page, one JSON RECORD line per record to stdout) run as child processes, alternately, writing
 to a file.
 Both outputs are checked to hold every record of the service. CPU is the child's user+system time from os.wait4,
@@ -36,7 +36,7 @@ from sandbox.common.process import running_sandbox  # noqa: E402
 TOKEN = "bench-token"
 COLLECTIONS = ("customers", "products", "orders", "users")
 PAGE_SIZE = 1000
-TAP = [str(part) for part in plugin("tap-customcrm")]  # `python -m`, not the executable: see harness.plugin
+TAP = [str(part) for part in plugin("tap-customcrm")]  # its module, not the executable: see harness.plugin
 PROGRAMS = ("tap", "baseline")
 
 

@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_tap_invoiced.py [--customers 1300] [--repeat 3]
 
 Two seeded Invoiced sandboxes are started, one with --customers and one with twice as many (a customer brings about
-4.5 records: itself, its contacts, two invoices, and catalog items). On each, the tap (the real tap-invoiced as
-`python -m tap_invoiced`, a first full sync of all four streams) and the baseline (this file with --baseline: the
+4.5 records: itself, its contacts, two invoices, and catalog items). On each, the tap (the real tap-invoiced, its module
+run as `python -m` would, a first full sync of all four streams) and the baseline (this file with --baseline: the
 same list requests, `json.loads` of each page, one JSON line per record to stdout) run as child processes
 writing to a file. CPU is the child's user+system time from os.wait4, peak memory its ru_maxrss; the best of
 --repeat runs is kept. Figures per 10 000 records are given whole-run (with interpreter start-up and imports)
@@ -33,7 +33,7 @@ from sandbox.common.meltano import clean_environment  # noqa: E402
 from sandbox.common.process import running_sandbox  # noqa: E402
 
 KEY = "sk_bench_tap_invoiced"
-TAP = [str(part) for part in plugin("tap-invoiced")]  # `python -m`, not the executable: see harness.plugin
+TAP = [str(part) for part in plugin("tap-invoiced")]  # its module, not the executable: see harness.plugin
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
 """An initial sync's writes per second, against the ceiling that latency and concurrency allow, both ways.
 
     .venv/bin/python bench/bench_target_invoiced.py [--customers 2000 --products 200 --orders 4000]
-        [--latency-ms 50] [--concurrency 1 4 8 16 20] [--reverse-customers 600] [--json FILE]
+        [--latency-ms 50] [--concurrency 1 4 8 16 20] [--reverse-customers N] [--json FILE]
 
 Customcrm -> Invoiced: Customcrm is seeded and mapped once into a file (tap-customcrm | customcrm-invoiced-mapper),
 so each run measures target-invoiced alone. For each concurrency C, a fresh empty Invoiced sandbox with L ms of
 injected latency per request takes the whole initial sync with `max_in_flight: C`. Runs below --full-from in
 flight take the dataset scaled by C / --full-from (at least --min-share), so that each lasts about as long.
-Invoiced -> Customcrm: an Invoiced sandbox seeded with --reverse-customers customers (and their items and
-invoices) is mapped once the same way (tap-invoiced | mapper) and written by target-customcrm into an empty
-Customcrm with the same latency, at each concurrency of --reverse-concurrency.
+Invoiced -> Customcrm: an Invoiced sandbox seeded with --reverse-customers customers (by default as many as
+--customers, so both ways are measured at one size; and their items and invoices) is mapped once the same way
+(tap-invoiced | mapper) and written by target-customcrm into an empty Customcrm with the same latency, at each
+concurrency of --reverse-concurrency. A run's start-up (about half a second) weighs on a short run: at 600
+customers it is a sixth of the run's time.
 
 No client can write faster than C / L records per second, so every figure is a ratio taken in this run:
 - sync / ceiling: writes per second of the target's whole run (start-up and reads included) over C / L, and over
@@ -215,10 +217,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8, 16, 20])
     parser.add_argument("--full-from", type=int, default=16, help="in flight from which the whole dataset is used")
     parser.add_argument("--min-share", type=float, default=0.05, help="the smallest share of the dataset used")
-    parser.add_argument("--reverse-customers", type=int, default=600)
+    parser.add_argument("--reverse-customers", type=int, help="default: as many as --customers")
     parser.add_argument("--reverse-concurrency", type=int, nargs="+", default=[8, 20])
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
+    if args.reverse_customers is None:
+        args.reverse_customers = args.customers
     forward, backward = [], []
     with tempfile.TemporaryDirectory(prefix="bench-initial-sync-") as tmp:
         folder = Path(tmp)

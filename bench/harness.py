@@ -27,17 +27,25 @@ SERVED = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
+# Runs a plugin's module as `python -m` would, with numpy unimportable. This repository's .venv has numpy for the
+# benchmark's charts (matplotlib); a plugin's own venv has none. joblib, which the Singer SDK imports, imports numpy
+# whenever it can (0.13 s a process here), so without this every figure would carry a start-up no user pays.
+_LAUNCH = "import runpy, sys; sys.modules['numpy'] = None; sys.argv = sys.argv[1:]; " \
+          "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
+
+
 def plugin(executable: str, *args: str | Path) -> list[str | Path]:
-    """The command that runs a plugin: `python -m <its package>`, the same entry point as its executable.
+    """The command that runs a plugin: its package run as `python -m` would, the same entry point as its executable,
+    in this interpreter without numpy (see _LAUNCH).
 
     Not the executable itself: the kill tests (tests/*/test_recovery.py, soak/) find their victim as any process on
     the machine whose command line ends in `/target-customcrm` and the like, so a benchmark running beside them
     would lose its own processes to them."""
-    return [sys.executable, "-m", executable.replace("-", "_"), *args]
+    return [sys.executable, "-c", _LAUNCH, executable.replace("-", "_"), *args]
 
 
 def _program(command: list[str | Path]) -> str:
-    return str(command[2]).replace("_", "-") if command[1:2] == ["-m"] else Path(command[0]).name
+    return str(command[3]).replace("_", "-") if command[1:2] == ["-c"] else Path(command[0]).name
 
 
 @dataclass(frozen=True)
