@@ -24,37 +24,60 @@ class MatchIndex:
 
     def __init__(self, rules: Sequence[MatchRule], records: Iterable[Live]) -> None:
         self.rules = rules
-        self._by_rule: list[dict[Any, dict[str, Live]]] = [{} for _ in rules]
-        self._keys: list[dict[str, Any]] = [{} for _ in rules]  # per rule: record id -> its key, to replace it
-        self._keys_only: set[str] = set()  # ids held by their match keys alone
+        self._whole: dict[str, Live] = {}  # id -> the record as read
+        # id -> its match fields' values, for a record this run wrote: a run may write tens of thousands and few
+        # are matched again, so one is held by a tuple of its keys, not as a whole record (`is_whole` says which).
+        self._written: dict[str, tuple[Any, ...]] = {}
+        self._ids: list[dict[Any, tuple[str, ...]]] = [{} for _ in rules]  # per rule: key -> the ids that have it
         self._lock = threading.Lock()
         for live in records:
             self.add(live)
 
     def add(self, live: Live, *, whole: bool = True) -> None:
-        """Add a record, or replace the version held of it. A record this run wrote is held by its match keys alone
-        (`whole=False`): a run may write tens of thousands, and few of them are matched again (`is_whole` says
-        which to fetch then), so the index grows by keys, not by whole records."""
-        if not whole:
-            live = Live(live.id, {rule.field: live.values.get(rule.field) for rule in self.rules}, live.updated_at)
+        """Add a record, or replace the version held of it; `whole=False` holds it by its match keys alone."""
+        values = tuple(live.values.get(rule.field) for rule in self.rules)
         with self._lock:
+            before = self._values(live.id)
+            self._whole.pop(live.id, None)
+            self._written.pop(live.id, None)
             if whole:
-                self._keys_only.discard(live.id)
+                self._whole[live.id] = live
             else:
-                self._keys_only.add(live.id)
-            for rule, keyed, keys in zip(self.rules, self._by_rule, self._keys, strict=True):
-                old = keys.pop(live.id, None)
-                if old is not None:
-                    keyed[old].pop(live.id, None)
-                key = rule.same(live.values.get(rule.field))
+                self._written[live.id] = values
+            for position, (rule, ids) in enumerate(zip(self.rules, self._ids, strict=True)):
+                key = rule.same(values[position])
+                if before is not None:
+                    old_key = rule.same(before[position])
+                    if old_key == key:
+                        continue
+                    kept = tuple(other for other in ids.get(old_key, ()) if other != live.id)
+                    if kept:
+                        ids[old_key] = kept
+                    else:
+                        ids.pop(old_key, None)
                 if key is not None:
-                    keyed.setdefault(key, {})[live.id] = live
-                    keys[live.id] = key
+                    ids[key] = (*ids.get(key, ()), live.id)
 
     def get(self, rule_index: int, key: Any) -> list[Live]:
         with self._lock:
-            return list(self._by_rule[rule_index].get(key, {}).values())
+            return [self._live(record_id) for record_id in self._ids[rule_index].get(key, ())]
 
     def is_whole(self, record_id: str) -> bool:
         with self._lock:
-            return record_id not in self._keys_only
+            return record_id not in self._written
+
+    def _values(self, record_id: str) -> tuple[Any, ...] | None:
+        """Under the lock: the match fields' values held of a record, or None when none is held."""
+        if record_id in self._written:
+            return self._written[record_id]
+        live = self._whole.get(record_id)
+        if live is None:
+            return None
+        return tuple(live.values.get(rule.field) for rule in self.rules)
+
+    def _live(self, record_id: str) -> Live:
+        """Under the lock: the record as held; a written one by its match fields alone."""
+        if record_id in self._written:
+            return Live(record_id, {rule.field: value for rule, value in zip(self.rules, self._written[record_id],
+                                                                            strict=True)}, None)
+        return self._whole[record_id]
