@@ -1,0 +1,64 @@
+"""What installing a plugin brings: the taps only each system's HTTP rules, the targets the link store as well.
+
+A tap reused in someone else's ELT stack should not pull what it never uses: sync-core's link store, planner and
+executor (SQLAlchemy, jsonschema-rs) are its `engine` extra, which only the targets ask for. SQLAlchemy still comes
+with singer-sdk, which requires it for SQL plugins; no tap of ours imports it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ENGINE_ONLY = {"sqlalchemy", "jsonschema-rs"}
+TAPS = {"tap-customcrm": "tap_customcrm", "tap-invoiced": "tap_invoiced"}
+
+
+def installs(name: str, extras: frozenset[str] = frozenset()) -> set[str]:
+    """Every distribution that installing `name[extras]` brings, read from the installed metadata."""
+    wanted, brought = [(name, extras)], set()
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while wanted:
+        dist, dist_extras = wanted.pop()
+        if (canonicalize_name(dist), dist_extras) in seen:
+            continue
+        seen.add((canonicalize_name(dist), dist_extras))
+        brought.add(canonicalize_name(dist))
+        for text in metadata.requires(dist) or []:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in ("", *dist_extras)):
+                wanted.append((requirement.name, frozenset(requirement.extras)))
+    return brought
+
+
+@pytest.mark.parametrize("tap", sorted(TAPS))
+def test_a_tap_installs_without_the_engine(tap: str) -> None:
+    brought = installs(tap)
+    beyond_the_sdk = brought - installs("singer-sdk", frozenset({"msgspec"}))
+
+    assert {"sync-core", "requests"} <= brought
+    assert beyond_the_sdk.isdisjoint(ENGINE_ONLY), f"{tap} brings {sorted(beyond_the_sdk & ENGINE_ONLY)}"
+    assert "jsonschema-rs" not in brought
+
+
+@pytest.mark.parametrize("target", ["target-customcrm", "target-invoiced"])
+def test_a_target_installs_the_link_store(target: str) -> None:
+    assert installs(target) >= ENGINE_ONLY
+    assert "psycopg" in installs(target, frozenset({"postgres"}))
+
+
+@pytest.mark.parametrize("tap", sorted(TAPS))
+def test_a_tap_discovers_its_streams_with_no_link_store_to_import(tap: str) -> None:
+    # The modules made unimportable, as in a venv that has the tap alone; then the tap's own command line.
+    blocked = "; ".join(f"sys.modules[{module!r}] = None" for module in ("sqlalchemy", "jsonschema_rs"))
+    launch = f"import runpy, sys; {blocked}; runpy.run_module({TAPS[tap]!r}, run_name='__main__')"
+    discovered = subprocess.run([sys.executable, "-c", launch, "--discover"], capture_output=True, text=True,
+                                timeout=120, check=False)
+
+    assert discovered.returncode == 0, discovered.stderr[-2000:]
+    assert '"streams"' in discovered.stdout
