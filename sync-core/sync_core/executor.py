@@ -34,6 +34,7 @@ REJECT = "_reject"
 SOURCE = "_source"
 PAGE_SIZE = 100  # records per page of a full list read
 UNCOUNTED_INDEX_THRESHOLD = 20  # unlinked records of a batch worth a full read, where the list has no count
+CARRIER_INDEX_MAX = 2000  # a fan-out's carriers held whole for one batch at most (more: one look-up per record)
 # How each plan that sets the record aside is kept, and how it is counted.
 SET_ASIDE = {
     Action.REJECT: (RetryKind.REJECTED, "rejected"),
@@ -180,8 +181,7 @@ class Executor:
             latest = [r for r in latest if _source_id(r) not in unchanged]
         self._recall(destination, latest)
         if destination.fan_out:
-            if self._worth_a_carrier_index(destination, latest):
-                self._carriers[destination.stream] = destination.index_carriers()
+            self._index_carriers(destination, latest)
         elif self._worth_an_index(destination, latest):
             self._index(destination)
         try:
@@ -263,20 +263,25 @@ class Executor:
         pages = -(-total // PAGE_SIZE)
         return pages < unlinked * len(destination.match_rules)
 
-    def _worth_a_carrier_index(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> bool:
-        """Whether reading every carrier once costs fewer requests than one look-up per source record that changed
-        (a first sync: every user is new, and its invoices are few or not written yet)."""
+    def _index_carriers(self, destination: Destination, records: Sequence[Mapping[str, Any]]) -> None:
+        """A fan-out batch's carriers, read once when that costs fewer requests than one look-up per source record
+        that changed (a first sync: every user is new, and its invoices are few or not written yet), and when they
+        are few enough to hold whole (CARRIER_INDEX_MAX). A read that fails leaves each record to its look-up."""
         changed = sum(1 for record in records
                       if REJECT not in record and not self._spread_unchanged(
                           destination, destination.prepare(record, final=False)))
         if changed < 2:
-            return False
-        total = destination.count()
-        if total is None or -(-total // PAGE_SIZE) >= changed:
-            return False
-        self.logger.info("Reading the %s records that carry %s in one full list, for %d changed ones",
-                         destination.side, destination.stream, changed)
-        return True
+            return
+        try:
+            total = destination.count()
+            if total is None or total > CARRIER_INDEX_MAX or -(-total // PAGE_SIZE) >= changed:
+                return
+            self.logger.info("Reading the %d %s records that may carry %s in one list, for %d changed ones", total,
+                             destination.side, destination.stream, changed)
+            self._carriers[destination.stream] = destination.index_carriers()
+        except RequestFailed as failure:
+            self.logger.warning("Reading the %s records that carry %s failed (%s); each is looked up instead",
+                                destination.side, destination.stream, failure)
 
     def _index(self, destination: Destination) -> MatchIndex:
         with self._index_lock:

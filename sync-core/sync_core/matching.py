@@ -28,7 +28,7 @@ class MatchIndex:
         # id -> its match fields' values, for a record this run wrote: a run may write tens of thousands and few
         # are matched again, so one is held by a tuple of its keys, not as a whole record (`is_whole` says which).
         self._written: dict[str, tuple[Any, ...]] = {}
-        self._ids: list[dict[Any, tuple[str, ...]]] = [{} for _ in rules]  # per rule: key -> the ids that have it
+        self._ids: list[dict[Any, list[str]]] = [{} for _ in rules]  # per rule: key -> the ids that have it
         self._lock = threading.Lock()
         for live in records:
             self.add(live)
@@ -50,13 +50,13 @@ class MatchIndex:
                     old_key = rule.same(before[position])
                     if old_key == key:
                         continue
-                    kept = tuple(other for other in ids.get(old_key, ()) if other != live.id)
-                    if kept:
-                        ids[old_key] = kept
-                    else:
-                        ids.pop(old_key, None)
+                    having = ids.get(old_key)
+                    if having is not None:
+                        having.remove(live.id)
+                        if not having:
+                            del ids[old_key]
                 if key is not None:
-                    ids[key] = (*ids.get(key, ()), live.id)
+                    ids.setdefault(key, []).append(live.id)
 
     def get(self, rule_index: int, key: Any) -> list[Live]:
         with self._lock:

@@ -45,6 +45,7 @@ class Ledger:
         self.gone_when_stale = False  # ... because the record was deleted meanwhile
         self.lose_answer_of_next_create = False
         self.countable = True  # whether a list read can say how many records it holds
+        self.list_fails = False  # a full list read fails (after its retries)
         self.rendezvous: threading.Barrier | None = None  # look-ups wait for each other, to race two first links
         self.hold_updates_until: Callable[[], bool] | None = None  # updates wait for this (at most WAIT_AT_MOST)
         self._ids = itertools.count(1)
@@ -118,6 +119,8 @@ class Customers:
 
     def list_all(self) -> Iterable[Live]:
         self.ledger.requests["list"] += 1
+        if self.ledger.list_fails:
+            raise refusal("503 Service Unavailable, after 5 tries", transient=True)
         return [self.live(r) for r in self.ledger.records.values()]
 
     def count(self) -> int | None:
@@ -683,10 +686,46 @@ def test_a_fan_out_of_many_changed_records_reads_the_carriers_once_when_that_is_
     assert sync.ledger.records[paid]["rep_name"] == "old"  # found in the full read too, and still locked
     assert sync.ledger.requests["update"] == 6
 
-    later = sync.ledger.add(rep="u4", rep_name="old")  # a carrier written after that batch's read
-    sync.run(*(rep(user, rep_name=f"new name of {user}") for user in ("u1", "u4")))
 
-    assert sync.ledger.records[later]["rep_name"] == "new name of u4"
+
+def test_a_fan_out_read_of_the_carriers_serves_its_own_batch_only(sync: Harness) -> None:
+    sync.ledger.add(rep="u1", rep_name="old")
+    sync.destination = reps = Reps(sync.destination)
+    executor = Executor(sync.store, Outcomes(run_id="run", logger=LOG), DeleteBudget(50, LOG), max_in_flight=4,
+                        dry_run=False, logger=LOG)
+    executor.run(reps, [rep(user, rep_name=f"name of {user}") for user in ("u1", "u2", "u3")])
+    assert sync.ledger.requests["list"] == 1
+
+    later = sync.ledger.add(rep="u2", rep_name="old")  # written after that read, within the same run
+    executor.run(reps, [rep("u2", rep_name="new name of u2")])  # one record: looked up, not worth a read
+
+    assert sync.ledger.records[later]["rep_name"] == "new name of u2"
+    assert sync.ledger.requests["lookup"] == 1
+
+
+def test_a_fan_out_whose_carrier_read_fails_looks_each_record_up(sync: Harness) -> None:
+    carrier = sync.ledger.add(rep="u1", rep_name="old")
+    sync.destination = Reps(sync.destination)
+    sync.ledger.list_fails = True
+
+    outcomes = sync.run(*(rep(user, rep_name=f"name of {user}") for user in ("u1", "u2")))
+
+    assert sync.ledger.requests["lookup"] == 2
+    assert outcomes.counts["sales_reps"]["updated"] == 1
+    assert sync.ledger.records[carrier]["rep_name"] == "name of u1"
+
+
+def test_a_fan_out_with_more_carriers_than_it_holds_looks_each_record_up(
+        sync: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sync_core.executor.CARRIER_INDEX_MAX", 2)
+    for user in ("u1", "u2", "u3"):
+        sync.ledger.add(rep=user, rep_name="old")
+    sync.destination = Reps(sync.destination)
+
+    sync.run(*(rep(user, rep_name=f"name of {user}") for user in ("u1", "u2", "u3")))
+
+    assert sync.ledger.requests["lookup"] == 3
+    assert sync.ledger.requests["list"] == 0
 
 
 def test_a_fan_out_a_carrier_refused_is_retried_next_run(sync: Harness) -> None:
