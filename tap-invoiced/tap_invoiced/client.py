@@ -57,8 +57,8 @@ class InvoicedStream(HTTPRulesStream[Step]):
     """One Invoiced list. Subclasses say which `Walk`s to run; this class runs them and owns the HTTP."""
 
     primary_keys = ("id",)
-    # post_process already gives each record exactly the schema's top-level fields, in JSON types (money as
-    # Decimal); the SDK's recursive pass over every value would only cost time (about half of it).
+    # post_process already gives each record exactly the schema's top-level fields, in the schema's types (money
+    # as decimal text); the SDK's recursive pass over every value would only cost time (about half of it).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     # Which answers are tolerated, retried or fatal, and how each failure is worded: shared with target-invoiced.
     rules = invoiced.RULES

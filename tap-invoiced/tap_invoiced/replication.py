@@ -22,7 +22,7 @@ from sync_core.times import parse_instant
 from tap_invoiced.bookmarks import EVENTS, RECENT, EventCursor, RecentlyEmitted
 from tap_invoiced.client import InvoicedStream
 from tap_invoiced.pagination import KeysetWalk, PageWalk, ReverseWalk
-from tap_invoiced.records import DELETED_AT, shaped, snapshot, tombstone, unix_seconds
+from tap_invoiced.records import DELETED_AT, DecimalPlan, decimal_plan, shaped, snapshot, tombstone, unix_seconds
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -39,11 +39,17 @@ class IncrementalStream(InvoicedStream):
     timestamps: ClassVar[tuple[str, ...]] = ("created_at", "updated_at", DELETED_AT)
 
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
-        return shaped(row, self.fields, self.timestamps)
+        return shaped(row, self.fields, self.timestamps, self.decimals)
 
     @cached_property
     def fields(self) -> tuple[str, ...]:
         return tuple(self.schema["properties"])
+
+    @cached_property
+    def decimals(self) -> dict[str, DecimalPlan]:
+        """Where this stream's amounts, quantities and rates are, each written as decimal text."""
+        plan = decimal_plan(self.schema)
+        return plan if isinstance(plan, dict) else {}
 
     def starting_second(self, context: Context | None) -> int | None:
         start = self.get_starting_timestamp(context)  # the bookmark, or start_date on a first run

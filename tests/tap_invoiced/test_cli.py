@@ -95,7 +95,8 @@ def test_discover_lists_the_streams(seeded: InvoicedApi, tmp_path: Path) -> None
     assert all(entry["key_properties"] == ["id"] for entry in catalog.values())
     invoice_schema = catalog["invoices"]["schema"]["properties"]
     assert invoice_schema["deleted_at"]["format"] == "date-time"
-    assert invoice_schema["items"]["items"]["properties"]["unit_cost"]["type"] == ["number", "null"]
+    unit_cost = invoice_schema["items"]["items"]["properties"]["unit_cost"]
+    assert unit_cost == {"type": ["string", "null"], "format": "x-singer.decimal"}
 
 
 def test_about_as_markdown_is_current_in_the_readme() -> None:

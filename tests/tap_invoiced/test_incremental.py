@@ -39,7 +39,10 @@ def test_first_run_emits_every_record_once(invoiced: InvoicedApi, runs: list[Syn
     assert record["deleted_at"] is None
     assert record["_sdc_deleted_at"] is None
     assert record["updated_at"].endswith("+00:00")
-    assert record["items"][0]["unit_cost"] == invoice["items"][0]["unit_cost"]
+    # Amounts are decimal text, exactly as Invoiced sent the number (this test's client reads it as a float).
+    assert record["items"][0]["unit_cost"] == str(invoice["items"][0]["unit_cost"])
+    assert record["total"] == str(invoice["total"])
+    assert all(isinstance(line["amount"], str) for line in record["items"])
 
 
 def test_second_run_without_changes_emits_nothing(invoiced: InvoicedApi, runs: list[SyncResult]) -> None:
