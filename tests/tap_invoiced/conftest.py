@@ -139,7 +139,7 @@ def seeded(start_sandbox: Callable[..., Any]) -> Iterator[InvoicedApi]:
     with start_sandbox("invoiced", "--api-key", KEY, "--seed-customers", str(SEED_CUSTOMERS), "--seed", "5") as sb:
         api = InvoicedApi(sb.url)
         # The seed sets no credit limit; one customer gets one, so the standard tests check that money
-        # arrives as a JSON number rather than finding no value to check.
+        # arrives as decimal text rather than finding no value to check.
         api.patch("/customers/1", {"credit_limit": "2500.50"})
         yield api
 
