@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PLUGINS := $(wildcard sync-core/pyproject.toml tap-*/pyproject.toml target-*/pyproject.toml transforms/pyproject.toml)
 
-.PHONY: install test lint demo bench bench-quick soak clean
+.PHONY: install test lint demo bench bench-quick soak clean dist
 
 $(STAMP): requirements-dev.txt $(PLUGINS) Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: Python >= 3.11 is needed for the tests (found " + sys.version.split()[0] + "); run e.g. make test PYTHON=python3.11")'
@@ -26,6 +26,16 @@ test: install lint
 demo: install
 	$(BIN)/python -m sandbox.demo
 
+# Versioned wheels and sdists of this project's six packages, and a wheel of every package they need, into DIST:
+# `pip install --no-index --find-links dist/ customcrm-invoiced-tap-invoiced` then installs from it alone, so no
+# package of this project can come from an index. Our wheels are named by path, so pip takes them from here.
+DIST ?= dist
+PACKAGES := sync-core tap-customcrm tap-invoiced target-customcrm target-invoiced transforms
+dist: install
+	rm -rf $(DIST)
+	$(foreach p,$(PACKAGES),$(BIN)/python -m build --no-isolation --outdir $(DIST) ./$(p) >/dev/null &&) true
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(DIST) $(DIST)/*.whl "$$(ls $(DIST)/customcrm_invoiced_sync_core-*.whl)[postgres]"
+
 bench: install
 	$(BIN)/python bench/run_all.py
 
@@ -41,4 +51,4 @@ soak: install
 	$(BIN)/python -m soak --scale $(SOAK_SCALE) $(if $(filter issue,$(SOAK_SCALE)),--readme)
 
 clean:
-	rm -rf $(VENV) .meltano .pytest_cache .ruff_cache .hypothesis .demo
+	rm -rf $(VENV) .meltano .pytest_cache .ruff_cache .hypothesis .demo dist

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ import requests
 from sync_core.crashpoints import CrashPoints, send_headers_only
 from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, refuses_retry, retry_waits
 from sync_core.http.session import new_session
+from sync_core.http.settings import plugin_version
 
 # A 429 is waited out this long at most; after that the record is set aside like any other transient failure.
 RATE_LIMIT_PATIENCE_SECONDS = 900
@@ -138,7 +138,7 @@ class ApiClient:
             timeout=float(config["request_timeout"]),
             max_retries=int(config["max_retries"]),
             retry_wait_seconds=float(config["retry_wait_seconds"]),
-            user_agent=config.get("user_agent") or f"{plugin}/{metadata.version(plugin)}",
+            user_agent=config.get("user_agent") or f"{plugin}/{plugin_version(plugin)}",
             logger=logger,
             ca_bundle=config.get("ca_bundle"),
             crashes=crashes,

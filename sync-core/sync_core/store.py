@@ -617,7 +617,7 @@ def _engine(url: str) -> Engine:
         return sa.create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as missing:
         msg = (f"link_store_url names a {parsed.get_backend_name()} database, but its driver ({missing.name}) is not "
-               "installed: install the plugins with the extra, e.g. sync-core[postgres]")
+               "installed: install the plugins with the extra, e.g. customcrm-invoiced-sync-core[postgres]")
         raise RuntimeError(msg) from None
 
 

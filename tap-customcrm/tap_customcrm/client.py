@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timezone
 from functools import cached_property
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -18,6 +17,7 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from sync_core.http import customcrm
+from sync_core.http.settings import plugin_version
 from sync_core.http.stream import HTTPRulesStream
 
 from tap_customcrm.bookmark import EmittedAtBookmark
@@ -55,7 +55,7 @@ class CustomcrmStream(HTTPRulesStream[str | None]):
 
     @cached_property
     def user_agent(self) -> str:
-        return self.config.get("user_agent") or f"tap-customcrm/{metadata.version('tap-customcrm')}"
+        return self.config.get("user_agent") or f"tap-customcrm/{plugin_version('tap-customcrm')}"
 
     # Requests and pages.
 

@@ -6,7 +6,14 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from sync_core.config import CheckedSettings
 from sync_core.http import customcrm
-from sync_core.http.settings import CA_BUNDLE, MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
+from sync_core.http.settings import (
+    CA_BUNDLE,
+    MAX_RETRIES,
+    REQUEST_TIMEOUT,
+    RETRY_WAIT_SECONDS,
+    distribution,
+    user_agent,
+)
 from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
 from sync_core.singer_output import RecordWriter
@@ -18,6 +25,7 @@ class TapCustomcrm(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
     """Reads Customcrm customers, products, orders and users incrementally, deletes included as tombstones."""
 
     name = "tap-customcrm"
+    package_name = distribution(name)  # its version, for --about
     message_writer_class = RecordWriter
     system_words = ("CUSTOMCRM",)
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -22,6 +21,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from sync_core.http import invoiced
 from sync_core.http.policy import Verdict
+from sync_core.http.settings import plugin_version
 from sync_core.http.stream import HTTPRulesStream
 
 from tap_invoiced.pagination import Page, PageWalk, Step, Walk, WalkPaginator
@@ -78,7 +78,7 @@ class InvoicedStream(HTTPRulesStream[Step]):
 
     @cached_property
     def user_agent(self) -> str:
-        return self.config.get("user_agent") or f"tap-invoiced/{metadata.version('tap-invoiced')}"
+        return self.config.get("user_agent") or f"tap-invoiced/{plugin_version('tap-invoiced')}"
 
     @property
     def per_page(self) -> int:

@@ -6,7 +6,14 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from sync_core.config import CheckedSettings
 from sync_core.http import invoiced
-from sync_core.http.settings import CA_BUNDLE, MAX_RETRIES, REQUEST_TIMEOUT, RETRY_WAIT_SECONDS, user_agent
+from sync_core.http.settings import (
+    CA_BUNDLE,
+    MAX_RETRIES,
+    REQUEST_TIMEOUT,
+    RETRY_WAIT_SECONDS,
+    distribution,
+    user_agent,
+)
 from sync_core.http.stream import OneLineFailures
 from sync_core.secrets import SecretSafeConfig
 from sync_core.singer_output import RecordWriter
@@ -19,6 +26,7 @@ class TapInvoiced(SecretSafeConfig, CheckedSettings, OneLineFailures, Tap):
 
     # One line: the SDK's `--about --format=markdown` template cannot indent a multi-line docstring.
     name = "tap-invoiced"
+    package_name = distribution(name)  # its version, for --about
     message_writer_class = RecordWriter
     system_words = ("INVOICED",)
 

@@ -12,7 +12,7 @@ from customcrm_invoiced_mapper.spec import Flow, load_flows
 from singer_sdk import typing as th
 from sync_core.executor import Destination
 from sync_core.http import customcrm
-from sync_core.http.settings import user_agent
+from sync_core.http.settings import distribution, user_agent
 from sync_core.settings import OPERATOR_SETTINGS, business_timezone
 from sync_core.target import SyncTarget
 
@@ -25,6 +25,7 @@ class TargetCustomcrm(SyncTarget):
     """Invoiced customers, items and invoices into Customcrm: linked, merged, never duplicated."""
 
     name = "target-customcrm"
+    package_name = distribution(name)  # its version, for --about
     system_words = ("CUSTOMCRM", "LINK")
     side, source_system = "customcrm", "invoiced"
     tap, mapper_name = "tap-invoiced", "to-customcrm"

@@ -12,7 +12,7 @@ from customcrm_invoiced_mapper.spec import Flow, load_flows
 from singer_sdk import typing as th
 from sync_core.executor import Destination
 from sync_core.http import invoiced
-from sync_core.http.settings import user_agent
+from sync_core.http.settings import distribution, user_agent
 from sync_core.settings import OPERATOR_SETTINGS, business_timezone
 from sync_core.target import SyncTarget
 
@@ -25,6 +25,7 @@ class TargetInvoiced(SyncTarget):
     """Customcrm customers, products, orders and users into Invoiced: linked, merged, never duplicated."""
 
     name = "target-invoiced"
+    package_name = distribution(name)  # its version, for --about
     system_words = ("INVOICED", "LINK")
     side, source_system = "invoiced", "customcrm"
     tap, mapper_name = "tap-customcrm", "to-invoiced"

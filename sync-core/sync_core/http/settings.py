@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from singer_sdk import typing as th
 
 from sync_core.http.policy import MAX_RETRY_WAIT_SECONDS
+
+# Every package of this project is distributed under this prefix, as MeltanoLabs' are under `meltanolabs-`: a bare
+# `tap-invoiced` on PyPI is someone else's. Executables and plugin names stay unprefixed.
+DISTRIBUTION_PREFIX = "customcrm-invoiced-"
+
+
+def distribution(plugin: str) -> str:
+    """The distribution a plugin of this project installs as: `tap-invoiced` -> `customcrm-invoiced-tap-invoiced`."""
+    return plugin if plugin.startswith(DISTRIBUTION_PREFIX) else DISTRIBUTION_PREFIX + plugin
+
+
+def plugin_version(plugin: str) -> str:
+    return metadata.version(distribution(plugin))
 
 REQUEST_TIMEOUT = th.Property(
     "request_timeout",
