@@ -19,7 +19,11 @@ def distribution(plugin: str) -> str:
 
 
 def plugin_version(plugin: str) -> str:
-    return metadata.version(distribution(plugin))
+    """The installed version, for the User-Agent; a checkout run without installing it has none to tell."""
+    try:
+        return metadata.version(distribution(plugin))
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 REQUEST_TIMEOUT = th.Property(
     "request_timeout",
