@@ -17,7 +17,6 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from sync_core.http import customcrm
-from sync_core.http.settings import plugin_version
 from sync_core.http.stream import HTTPRulesStream
 
 from tap_customcrm.bookmark import EmittedAtBookmark
@@ -48,14 +47,6 @@ class CustomcrmStream(HTTPRulesStream[str | None]):
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
         return BearerTokenAuthenticator(token=self.config["api_token"])
-
-    @property
-    def http_headers(self) -> dict[str, str]:
-        return {"Accept": "application/json"}
-
-    @cached_property
-    def user_agent(self) -> str:
-        return self.config.get("user_agent") or f"tap-customcrm/{plugin_version('tap-customcrm')}"
 
     # Requests and pages.
 

@@ -21,7 +21,6 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from sync_core.http import invoiced
 from sync_core.http.policy import Verdict
-from sync_core.http.settings import plugin_version
 from sync_core.http.stream import HTTPRulesStream
 
 from tap_invoiced.pagination import Page, PageWalk, Step, Walk, WalkPaginator
@@ -71,14 +70,6 @@ class InvoicedStream(HTTPRulesStream[Step]):
     def authenticator(self) -> BasicAuthenticator:
         # Invoiced takes the API key as the Basic-auth username with a blank password.
         return BasicAuthenticator(username=self.config["api_key"], password="")
-
-    @property
-    def http_headers(self) -> dict[str, str]:
-        return {"Accept": "application/json"}
-
-    @cached_property
-    def user_agent(self) -> str:
-        return self.config.get("user_agent") or f"tap-invoiced/{plugin_version('tap-invoiced')}"
 
     @property
     def per_page(self) -> int:

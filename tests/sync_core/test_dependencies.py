@@ -14,6 +14,10 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from sync_core.http.settings import distribution
+from tap_customcrm.tap import TapCustomcrm
+from tap_invoiced.tap import TapInvoiced
+from target_customcrm.target import TargetCustomcrm
+from target_invoiced.target import TargetInvoiced
 
 ENGINE_ONLY = {"sqlalchemy", "jsonschema-rs"}
 TAPS = {"tap-customcrm": "tap_customcrm", "tap-invoiced": "tap_invoiced"}
@@ -71,3 +75,15 @@ def test_a_tap_discovers_its_streams_with_no_link_store_to_import(tap: str) -> N
 
     assert discovered.returncode == 0, discovered.stderr[-2000:]
     assert '"streams"' in discovered.stdout
+
+
+def test_each_plugin_reports_the_version_of_its_own_distribution() -> None:
+    for plugin in (TapCustomcrm, TapInvoiced, TargetCustomcrm, TargetInvoiced):
+        assert plugin.plugin_version == metadata.version(distribution(plugin.name)), plugin.name
+    configs = {TapCustomcrm: {"api_url": "http://127.0.0.1:9", "api_token": "t0ken-for-no-server"},
+               TapInvoiced: {"api_url": "http://127.0.0.1:9", "api_key": "sk_for_no_server"}}
+    for tap, config in configs.items():
+        stream = next(iter(tap(config=config, parse_env_config=False).streams.values()))
+        assert stream.user_agent == f"{tap.name}/{tap.plugin_version}"
+        chosen = tap(config={**config, "user_agent": "acme-elt/7"}, parse_env_config=False)
+        assert next(iter(chosen.streams.values())).user_agent == "acme-elt/7"

@@ -20,6 +20,7 @@ from singer_sdk.streams import RESTStream
 
 from sync_core.http.policy import Action, HTTPRules, Verdict, describe_retry, refuses_retry, retry_waits
 from sync_core.http.session import new_session
+from sync_core.http.settings import plugin_version
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -39,6 +40,15 @@ class HTTPRulesStream(RESTStream[_TToken]):
             return new_session(self.url_base, ca_bundle=self.config.get("ca_bundle"))
         except FileNotFoundError as missing:
             raise FatalAPIError(str(missing)) from None
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json"}
+
+    @cached_property
+    def user_agent(self) -> str:
+        """The setting, or the tap and its version (the SDK's own default names only the SDK)."""
+        return self.config.get("user_agent") or f"{self.tap_name}/{plugin_version(self.tap_name)}"
 
     @property
     def timeout(self) -> float:  # type: ignore[override]  # the SDK types it int; requests takes float
